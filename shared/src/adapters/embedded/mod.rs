@@ -1,0 +1,1 @@
+//! Embedded adapters: durable, crash-safe, one process.

@@ -1,0 +1,2 @@
+//! Adapters that implement the ports.
+pub mod embedded;

@@ -1,0 +1,2 @@
+//! Pure wire codecs: bytes in, typed PDU out, and back. No I/O.
+pub mod mm4;
