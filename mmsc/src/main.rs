@@ -1,1 +1,262 @@
-fn main() {}
+//! `mmsc`: the one-process MMSC on the embedded backend, and its operator tools.
+//!
+//! ```text
+//! mmsc serve [--config FILE]        run the SMTP front, the HTTP front and a worker per queue
+//! mmsc config check FILE            validate a configuration, naming each bad key
+//! mmsc config demo                  print the built-in demo configuration as TOML
+//! mmsc trace ID [--json]            a message's state and timeline (our id, peer Message-ID or Transaction-ID)
+//! ```
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use mmsc_shared::adapters::embedded::EmbeddedBackend;
+use mmsc_shared::adapters::smtp_out::SmtpMm4Transport;
+use mmsc_shared::config::{Config, LogFormat};
+use mmsc_shared::handlers::records::Records;
+use mmsc_shared::handlers::{Services, trace};
+use mmsc_shared::ports::{Clock, NoCharging, SystemClock, queues};
+use mmsc_shared::routing::Router;
+use mmsc_shared::worker::{self, WorkerSettings};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::{error, info};
+
+#[derive(Parser)]
+#[command(name = "mmsc", version, about = "A serverless MMSC: MM4, MM7, MM1 and MM9 in Rust")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the MMSC in one process on the embedded backend.
+    Serve {
+        /// Configuration file; without one, a loopback-only demo MMSC runs.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Overrides mmsc.data_dir.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Overrides smtp.listen.
+        #[arg(long)]
+        smtp_listen: Option<std::net::SocketAddr>,
+        /// Overrides http.listen.
+        #[arg(long)]
+        http_listen: Option<std::net::SocketAddr>,
+    },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Show a message's state and event timeline.
+    Trace {
+        /// Our message id, or the originator's Message-ID, or a Transaction-ID.
+        id: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration file; exit 1 and name every bad key if it is invalid.
+    Check { file: PathBuf },
+    /// Print the demo configuration (what `serve` runs without --config) as TOML.
+    Demo,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Config { command: ConfigCommand::Check { file } } => config_check(&file),
+        Command::Config { command: ConfigCommand::Demo } => config_demo(),
+        Command::Serve { config, data_dir, smtp_listen, http_listen } => {
+            run_async(serve(config, data_dir, smtp_listen, http_listen))
+        }
+        Command::Trace { id, json, config, data_dir } => run_async(trace_cmd(id, json, config, data_dir)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mmsc: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run_async(f: impl std::future::Future<Output = Result<std::process::ExitCode>>) -> Result<std::process::ExitCode> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?.block_on(f)
+}
+
+fn config_check(file: &Path) -> Result<std::process::ExitCode> {
+    match Config::load(file) {
+        Ok(_) => {
+            println!("{}: ok", file.display());
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprint!("{e}");
+            Ok(std::process::ExitCode::from(1))
+        }
+    }
+}
+
+fn config_demo() -> Result<std::process::ExitCode> {
+    print!("{}", toml::to_string_pretty(&Config::demo()).context("serialising the demo config")?);
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn load_config(path: Option<&Path>, data_dir: Option<PathBuf>) -> Result<(Config, bool)> {
+    let (mut cfg, demo) = match path {
+        Some(p) => (Config::load(p).map_err(|e| anyhow::anyhow!("{e}"))?, false),
+        None => (Config::demo(), true),
+    };
+    if let Some(d) = data_dir {
+        cfg.mmsc.data_dir = d;
+    }
+    Ok((cfg, demo))
+}
+
+fn init_tracing(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cfg.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn serve(
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    smtp_listen: Option<std::net::SocketAddr>,
+    http_listen: Option<std::net::SocketAddr>,
+) -> Result<std::process::ExitCode> {
+    let (mut cfg, demo) = load_config(config.as_deref(), data_dir)?;
+    if let Some(a) = smtp_listen {
+        cfg.smtp.listen = a;
+    }
+    if let Some(a) = http_listen {
+        cfg.http.listen = a;
+    }
+    init_tracing(&cfg);
+    if demo {
+        info!("no --config given: running the loopback-only demo (loopback clients are MM4 partner \"demo\"; every E.164 number is local; acks go to 127.0.0.1:2626)");
+    }
+    let cfg = Arc::new(cfg);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let backend = EmbeddedBackend::open(&cfg.mmsc.data_dir, cfg.queues.max_receives, clock.clone())
+        .await
+        .with_context(|| format!("opening the embedded store in {}", cfg.mmsc.data_dir.display()))?;
+    info!(data_dir = %cfg.mmsc.data_dir.display(), "embedded store open");
+    let mm4 = SmtpMm4Transport::new(&cfg, cfg.smtp_hostname()).context("setting up outbound MM4")?;
+    let svc = Arc::new(Services {
+        config: cfg.clone(),
+        router: Router::new(&cfg),
+        objects: backend.objects.clone(),
+        state: backend.state.clone(),
+        queue: backend.queue.clone(),
+        charging: Arc::new(NoCharging),
+        clock: clock.clone(),
+        mm4: Arc::new(mm4),
+    });
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let smtp_listener = tokio::net::TcpListener::bind(cfg.smtp.listen)
+        .await
+        .with_context(|| format!("binding the SMTP listener on {} (smtp.listen)", cfg.smtp.listen))?;
+    let http_listener = tokio::net::TcpListener::bind(cfg.http.listen)
+        .await
+        .with_context(|| format!("binding the HTTP listener on {} (http.listen)", cfg.http.listen))?;
+    let smtp = Arc::new(
+        smtp_front::SmtpFront::new(cfg.clone(), backend.objects.clone(), backend.queue.clone(), clock.clone())
+            .context("setting up the SMTP front")?,
+    );
+    let http = Arc::new(http_front::HttpFront::new(&cfg, backend.state.clone(), backend.queue.clone(), clock.clone()));
+    info!(smtp = %smtp_listener.local_addr()?, http = %http_listener.local_addr()?, "listening");
+
+    let mut tasks = tokio::task::JoinSet::new();
+    {
+        let rx = stop_rx.clone();
+        tasks.spawn(async move {
+            if let Err(e) = smtp.serve(smtp_listener, rx).await {
+                error!(error = %e, "SMTP front stopped with an error");
+            }
+        });
+    }
+    {
+        let rx = stop_rx.clone();
+        tasks.spawn(async move {
+            if let Err(e) = http.serve(http_listener, rx).await {
+                error!(error = %e, "HTTP front stopped with an error");
+            }
+        });
+    }
+    let settings = WorkerSettings::from_config(&cfg);
+    // mm1-notify and mm7-out jobs wait in their queues until those interfaces exist.
+    for q in [queues::INGEST, queues::MM4_OUT] {
+        tasks.spawn(worker::run(q, svc.clone(), settings.clone(), stop_rx.clone()));
+    }
+    info!(queues = "ingest, mm4-out", workers = settings.concurrency, "workers running");
+
+    wait_for_signal().await?;
+    info!("shutting down: no new sessions; finishing in-flight work");
+    let _ = stop_tx.send(true);
+    let drain = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(30), drain).await.is_err() {
+        error!("shutdown took longer than 30 s; exiting anyway (unfinished jobs are redelivered)");
+    }
+    info!("stopped");
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM"),
+        _ = int.recv() => info!("SIGINT"),
+    }
+    Ok(())
+}
+
+async fn trace_cmd(
+    id: String,
+    json: bool,
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+) -> Result<std::process::ExitCode> {
+    let (cfg, _) = load_config(config.as_deref(), data_dir)?;
+    if !cfg.mmsc.data_dir.exists() {
+        bail!("no data in {} (is this where `mmsc serve` keeps it? see --data-dir)", cfg.mmsc.data_dir.display());
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let backend = EmbeddedBackend::open(&cfg.mmsc.data_dir, cfg.queues.max_receives, clock.clone())
+        .await
+        .with_context(|| format!("opening the embedded store in {}", cfg.mmsc.data_dir.display()))?;
+    let records = Records::new(backend.state.as_ref(), clock.as_ref(), Duration::from_secs(cfg.mmsc.retention_secs));
+    let Some(mid) = records.resolve(&id).await? else {
+        eprintln!("mmsc: no message known as {id}");
+        return Ok(std::process::ExitCode::from(1));
+    };
+    let Some(view) = records.load(&mid).await? else {
+        eprintln!("mmsc: message {mid} has expired");
+        return Ok(std::process::ExitCode::from(1));
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&trace::to_json(&view))?);
+    } else {
+        print!("{}", trace::render_text(&view));
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}

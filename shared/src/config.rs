@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
     pub mmsc: MmscConfig,
@@ -21,6 +21,8 @@ pub struct Config {
     pub routing: RoutingConfig,
     /// MM4 partner operators (`[[partners]]`).
     pub partners: Vec<PartnerConfig>,
+    /// MM7 content providers (`[[vasps]]`).
+    pub vasps: Vec<VaspConfig>,
     pub charging: ChargingConfig,
     pub log: LogConfig,
 }
@@ -74,6 +76,8 @@ pub struct SmtpConfig {
 pub struct HttpConfig {
     pub listen: SocketAddr,
     pub max_body_size: u64,
+    /// Source networks allowed to use the admin API (`/admin/v1/...`).
+    pub admin_networks: Vec<IpNet>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,6 +163,16 @@ pub struct PartnerConfig {
     pub connect_timeout_secs: u64,
 }
 
+/// A content provider (VASP) reached over MM7.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct VaspConfig {
+    /// VASP id (MM7 `VASPID`).
+    pub id: String,
+    /// Short codes it serves: messages to them are delivered to it over MM7.
+    pub short_codes: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ChargingConfig {
@@ -227,6 +241,7 @@ impl Default for HttpConfig {
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_size: 10 * 1024 * 1024,
+            admin_networks: vec![loopback_v4(), loopback_v6()],
         }
     }
 }
@@ -234,7 +249,7 @@ impl Default for HttpConfig {
 impl Default for QueueConfig {
     fn default() -> Self {
         QueueConfig {
-            max_receives: 8,
+            max_receives: 12,
             visibility_timeout_secs: 60,
             workers: 8,
             retry_initial_secs: 5,
@@ -293,20 +308,6 @@ impl Default for LogConfig {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            mmsc: MmscConfig::default(),
-            smtp: SmtpConfig::default(),
-            http: HttpConfig::default(),
-            queues: QueueConfig::default(),
-            routing: RoutingConfig::default(),
-            partners: Vec::new(),
-            charging: ChargingConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
-}
 
 /// One problem with a configuration, tied to the key it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -340,6 +341,9 @@ impl fmt::Display for ConfigError {
 
 /// The name of the partner the demo configuration trusts on loopback.
 pub const DEMO_PARTNER: &str = "demo";
+/// The demo VASP and its short code.
+pub const DEMO_VASP: &str = "demo-vasp";
+pub const DEMO_SHORT_CODE: &str = "12345";
 
 impl Config {
     /// The no-config demo: loopback listeners, loopback clients are the demo MM4
@@ -356,6 +360,7 @@ impl Config {
             max_attempts: 3,
             ..PartnerConfig::default()
         });
+        c.vasps.push(VaspConfig { id: DEMO_VASP.into(), short_codes: vec![DEMO_SHORT_CODE.into()] });
         c
     }
 
@@ -557,6 +562,28 @@ impl Config {
                 }
             }
         }
+        let mut ids = std::collections::HashSet::new();
+        let mut codes = std::collections::HashSet::new();
+        for (i, vasp) in self.vasps.iter().enumerate() {
+            if vasp.id.is_empty() {
+                bad(format!("vasps[{i}].id"), "must not be empty".into());
+            } else if !ids.insert(vasp.id.as_str()) {
+                bad(format!("vasps[{i}].id"), format!("duplicate VASP id {:?}", vasp.id));
+            }
+            for (j, code) in vasp.short_codes.iter().enumerate() {
+                if code.is_empty() || code.len() > 8 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                    bad(format!("vasps[{i}].short_codes[{j}]"), "must be 1 to 8 digits".into());
+                } else if !codes.insert(code.as_str()) {
+                    bad(format!("vasps[{i}].short_codes[{j}]"), format!("short code {code} is served twice"));
+                }
+            }
+        }
+        if self.partners.iter().any(|p| p.max_attempts >= self.queues.max_receives) {
+            bad(
+                "queues.max_receives".into(),
+                "must be above every partner's max_attempts, else jobs dead-letter before delivery gives up".into(),
+            );
+        }
         if let Some(r) = &self.routing.default_route
             && !exists(r)
         {
@@ -566,11 +593,11 @@ impl Config {
             );
         }
         if let Some(u) = &self.routing.callback_url
-            && !(u.starts_with("http://") || u.starts_with("https://"))
+            && !u.starts_with("http://")
         {
             bad(
                 "routing.callback_url".into(),
-                "must be an http:// or https:// URL".into(),
+                "must be an http:// URL (https callbacks are not supported yet)".into(),
             );
         }
         if self.routing.callback_timeout_ms == 0 {

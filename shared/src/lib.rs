@@ -12,4 +12,5 @@ pub mod domain;
 pub mod handlers;
 pub mod ports;
 pub mod routing;
+pub mod test_support;
 pub mod worker;

@@ -122,15 +122,15 @@ impl RecipientState {
         if self == to {
             return true;
         }
-        match (self, to) {
-            (_, Rejected | Expired | Failed) => true,
-            (Accepted, Routed) => true,
-            (Routed, Forwarded | Notified | Delivered | Retrieved) => true,
-            (Forwarded, Delivered | Retrieved) => true,
-            (Notified, Retrieved | Delivered) => true,
-            (Retrieved, Delivered) => true,
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (_, Rejected | Expired | Failed)
+                | (Accepted, Routed)
+                | (Routed, Forwarded | Notified | Delivered | Retrieved)
+                | (Forwarded, Delivered | Retrieved)
+                | (Notified, Retrieved | Delivered)
+                | (Retrieved, Delivered)
+        )
     }
 
     pub fn transition(self, to: RecipientState) -> Result<RecipientState, TransitionError> {

@@ -14,3 +14,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use object_store::{ObjectError, ObjectStore, validate_key};
 pub use queue::{Queue, QueueError, QueueMessage, queues};
 pub use state_store::{Item, Key, StateStore, StoreError, Version};
+mod mm4_transport;
+pub use mm4_transport::{Envelope, Mm4Transport, TransportError};

@@ -1,0 +1,189 @@
+//! [`ObjectStore`] as plain files under a root directory.
+
+use super::EmbeddedError;
+use crate::ports::{ObjectError, ObjectStore, validate_key};
+use async_trait::async_trait;
+use bytes::Bytes;
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Prefix of the temporary files a `put` writes before renaming them into place.
+/// Leftovers of a crash mid-`put` carry it and can be deleted at any time.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+/// Objects as files: key `in/mm4/abc.eml` is the file `<root>/in/mm4/abc.eml`.
+///
+/// A `put` writes a temporary file in the target directory, fsyncs it, renames it
+/// over the target and fsyncs the directory (and every directory it had to create),
+/// so a `put` that returned `Ok` survives a crash or power loss, and a reader sees the
+/// old or the new content, never a mix. The content type is not stored (the port
+/// never returns it).
+///
+/// Unlike S3, a key cannot also be the directory of another key (`a` and `a/b`): the
+/// second `put` fails with [`ObjectError::Io`]. The MMSC's key scheme never does that.
+#[derive(Debug, Clone)]
+pub struct DirObjectStore {
+    root: PathBuf,
+    /// Directories known to be durably linked into their parent (created and the
+    /// parent fsynced, by us or before we started), so a `put` into them needs no
+    /// extra directory fsync.
+    durable_dirs: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+impl DirObjectStore {
+    /// Opens the store rooted at `root`, creating the directory if needed.
+    pub async fn open(root: &Path) -> Result<Self, EmbeddedError> {
+        let owned = root.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            fs::create_dir_all(&owned)?;
+            sync_dir(&owned)?;
+            if let Some(parent) = owned.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| EmbeddedError::Task {
+            path: root.to_path_buf(),
+            reason: e.to_string(),
+        })?
+        .map_err(|source| EmbeddedError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        Ok(DirObjectStore {
+            root: root.to_path_buf(),
+            durable_dirs: Arc::default(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Runs blocking file work for `key` on the blocking pool.
+    async fn blocking<T, F>(&self, key: &str, f: F) -> Result<T, ObjectError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Path, &str, &Mutex<HashSet<PathBuf>>) -> io::Result<T> + Send + 'static,
+    {
+        validate_key(key)?;
+        let (root, owned_key) = (self.root.clone(), key.to_string());
+        let durable = Arc::clone(&self.durable_dirs);
+        tokio::task::spawn_blocking(move || f(&root, &owned_key, &durable))
+            .await
+            .map_err(|e| ObjectError::Backend(format!("blocking task failed: {e}")))?
+            .map_err(|source| ObjectError::Io {
+                key: key.to_string(),
+                source,
+            })
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// True for errors that mean "there is no object at this path".
+fn is_absent(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::NotFound | ErrorKind::NotADirectory | ErrorKind::IsADirectory
+    )
+}
+
+/// Creates the directories of `key` below `root` one level at a time and makes sure
+/// each is durably linked into its parent before returning: a directory this call
+/// created, or one it has not seen before (created by a concurrent `put` whose fsync
+/// may still be running, or by an earlier process), gets its parent fsynced once.
+fn ensure_dirs(root: &Path, key: &str, durable: &Mutex<HashSet<PathBuf>>) -> io::Result<PathBuf> {
+    let mut dir = root.to_path_buf();
+    let mut segments: Vec<&str> = key.split('/').collect();
+    segments.pop();
+    for seg in segments {
+        let next = dir.join(seg);
+        let known = durable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&next);
+        if !known {
+            match fs::create_dir(&next) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+            sync_dir(&dir)?;
+            durable
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(next.clone());
+        }
+        dir = next;
+    }
+    Ok(dir)
+}
+
+fn put_blocking(
+    root: &Path,
+    key: &str,
+    body: &[u8],
+    durable: &Mutex<HashSet<PathBuf>>,
+) -> io::Result<()> {
+    let dir = ensure_dirs(root, key, durable)?;
+    let target = root.join(key);
+    let tmp = dir.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()));
+    let result = (|| {
+        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        file.write_all(body)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, &target)?;
+        sync_dir(&dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[async_trait]
+impl ObjectStore for DirObjectStore {
+    async fn put(&self, key: &str, body: Bytes, _content_type: &str) -> Result<(), ObjectError> {
+        self.blocking(key, move |root, key, durable| {
+            put_blocking(root, key, &body, durable)
+        })
+        .await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, ObjectError> {
+        self.blocking(key, |root, key, _| match fs::read(root.join(key)) {
+            Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+            Err(e) if is_absent(&e) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), ObjectError> {
+        self.blocking(key, |root, key, _| {
+            let path = root.join(key);
+            match fs::remove_file(&path) {
+                Ok(()) => match path.parent() {
+                    Some(dir) => sync_dir(dir),
+                    None => Ok(()),
+                },
+                Err(e) if is_absent(&e) => Ok(()),
+                // A directory (the prefix of other keys) is not an object.
+                Err(e) if path.is_dir() => {
+                    tracing::debug!(error = %e, "delete of a key that is a directory");
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,303 @@
+//! SQLite plumbing shared by the state store and the queue: one writer thread that
+//! group-commits, and a small pool of reader connections.
+//!
+//! # Durability
+//!
+//! Every database runs in WAL mode with `synchronous=FULL`: a transaction's WAL frames
+//! are fsynced before `COMMIT` returns, so a write acknowledged to a caller survives a
+//! process crash *and* a power loss (with `NORMAL` it would survive only a crash).
+//!
+//! # Group commit
+//!
+//! All writes of a database go through one thread. It takes the first pending job,
+//! opens a transaction, runs that job and every job that is queued behind it (up to
+//! [`MAX_BATCH`]), each inside its own savepoint, and commits once: one fsync for the
+//! whole batch. A job whose statements fail is rolled back to its savepoint and gets
+//! its own error; the others are unaffected. Each job's caller is answered only after
+//! the commit, so "returned `Ok`" always means "on disk". With one caller a batch is
+//! one job (no added latency); with many, the fsync cost is shared.
+//!
+//! Reads use separate connections (WAL readers never block the writer nor each other)
+//! and see every write that has been acknowledged.
+
+use rusqlite::Connection;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError, mpsc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+use super::EmbeddedError;
+
+/// Most jobs committed in one transaction.
+pub(crate) const MAX_BATCH: usize = 256;
+
+/// How long a connection waits for a lock held by another connection (another
+/// process on the same file, or a checkpoint) before giving up with `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DbError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("commit failed: {0}")]
+    Commit(String),
+    #[error("the database writer thread has stopped")]
+    WriterStopped,
+    #[error("blocking task failed: {0}")]
+    Task(String),
+}
+
+/// A unit of work for the writer thread.
+trait WriteJob: Send {
+    /// Runs the job inside the open transaction.
+    fn run(&mut self, conn: &Connection);
+    /// Answers the caller once the transaction's fate is known.
+    fn finish(self: Box<Self>, commit: Result<(), &str>);
+}
+
+struct Job<T, F> {
+    f: Option<F>,
+    out: Option<rusqlite::Result<T>>,
+    reply: Option<oneshot::Sender<Result<T, DbError>>>,
+}
+
+impl<T, F> WriteJob for Job<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+{
+    fn run(&mut self, conn: &Connection) {
+        let Some(f) = self.f.take() else {
+            return;
+        };
+        let out = match savepoint(conn, "SAVEPOINT job") {
+            Err(e) => Err(e),
+            // A panicking job must not take the writer (and every later write) down.
+            Ok(()) => match std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
+                .unwrap_or(Err(rusqlite::Error::UnwindingPanic))
+            {
+                Ok(v) => savepoint(conn, "RELEASE job").map(|()| v),
+                Err(e) => {
+                    // Undo this job only; if even that fails the transaction is gone
+                    // and the COMMIT fails, which every job of the batch then reports.
+                    let _ = savepoint(conn, "ROLLBACK TO job")
+                        .and_then(|()| savepoint(conn, "RELEASE job"));
+                    Err(e)
+                }
+            },
+        };
+        self.out = Some(out);
+    }
+
+    fn finish(mut self: Box<Self>, commit: Result<(), &str>) {
+        let result = match (self.out.take(), commit) {
+            (Some(Err(e)), _) => Err(DbError::Sqlite(e)),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (_, Err(msg)) => Err(DbError::Commit(msg.to_string())),
+            (None, Ok(())) => Err(DbError::Commit("job was not run".to_string())),
+        };
+        if let Some(reply) = self.reply.take() {
+            // The caller may have gone away (cancelled future, fire-and-forget job).
+            let _ = reply.send(result);
+        }
+    }
+}
+
+fn savepoint(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+struct Readers {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+impl Readers {
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        for conn in &self.conns {
+            match conn.try_lock() {
+                Ok(guard) => return f(&guard),
+                Err(TryLockError::Poisoned(p)) => return f(&p.into_inner()),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
+        let guard = self.conns[i].lock().unwrap_or_else(PoisonError::into_inner);
+        f(&guard)
+    }
+}
+
+/// One SQLite database file: a group-committing writer and a pool of readers.
+pub(crate) struct Db {
+    tx: Option<mpsc::Sender<Box<dyn WriteJob>>>,
+    thread: Option<JoinHandle<()>>,
+    readers: Arc<Readers>,
+    path: PathBuf,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, applies `schema` (idempotent
+    /// DDL) and starts the writer thread. Blocking: call from a blocking context.
+    pub(crate) fn open_blocking(
+        path: &Path,
+        schema: &str,
+        readers: usize,
+        thread_name: &str,
+    ) -> Result<Db, EmbeddedError> {
+        let sqlite_err = |source| EmbeddedError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let writer = Connection::open(path).map_err(sqlite_err)?;
+        configure(&writer).map_err(sqlite_err)?;
+        writer.execute_batch(schema).map_err(sqlite_err)?;
+
+        let mut conns = Vec::with_capacity(readers.max(1));
+        for _ in 0..readers.max(1) {
+            let conn = Connection::open(path).map_err(sqlite_err)?;
+            configure(&conn).map_err(sqlite_err)?;
+            conn.pragma_update(None, "query_only", true)
+                .map_err(sqlite_err)?;
+            conns.push(Mutex::new(conn));
+        }
+
+        let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
+        let thread = std::thread::Builder::new()
+            .name(thread_name.to_string())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(|source| EmbeddedError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Db {
+            tx: Some(tx),
+            thread: Some(thread),
+            readers: Arc::new(Readers {
+                conns,
+                next: AtomicUsize::new(0),
+            }),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn submit<T, F>(&self, f: F, reply: Option<oneshot::Sender<Result<T, DbError>>>) -> bool
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let job: Box<dyn WriteJob> = Box::new(Job {
+            f: Some(f),
+            out: None,
+            reply,
+        });
+        self.tx.as_ref().is_some_and(|tx| tx.send(job).is_ok())
+    }
+
+    /// Runs `f` in a write transaction; returns once it is committed (durable).
+    ///
+    /// `f` runs inside a savepoint: if it returns an error its changes are undone.
+    /// It must not begin, commit or roll back transactions itself.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        if !self.submit(f, Some(reply)) {
+            return Err(DbError::WriterStopped);
+        }
+        rx.await.map_err(|_| DbError::WriterStopped)?
+    }
+
+    /// Queues `f` for the writer without waiting for it (housekeeping).
+    pub(crate) fn write_detached<T, F>(&self, f: F)
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        if !self.submit(f, None) {
+            tracing::warn!(db = %self.path.display(), "database writer stopped; housekeeping skipped");
+        }
+    }
+
+    /// Runs `f` on a reader connection on the blocking pool.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || readers.with(f))
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))?
+            .map_err(DbError::Sqlite)
+    }
+}
+
+impl Drop for Db {
+    /// Stops the writer after it has committed every job already queued, so that a
+    /// reopen right after a drop sees everything that was acknowledged.
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!(db = %self.path.display(), "database writer thread panicked");
+        }
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // `journal_mode` answers with the mode in force; WAL is persistent in the file.
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "journal_mode is {mode}, WAL required"
+        )));
+    }
+    // FULL in WAL mode: the WAL is fsynced at every commit (see the module docs).
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(())
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
+    let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = rx.recv() {
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            first.finish(Err(&e.to_string()));
+            continue;
+        }
+        let mut next = Some(first);
+        while let Some(mut job) = next {
+            job.run(&conn);
+            batch.push(job);
+            next = if batch.len() < MAX_BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        let commit = match conn.execute_batch("COMMIT") {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                tracing::error!(error = %e, jobs = batch.len(), "sqlite commit failed");
+                Err(e.to_string())
+            }
+        };
+        for job in batch.drain(..) {
+            job.finish(commit.as_ref().map(|_| ()).map_err(String::as_str));
+        }
+    }
+}

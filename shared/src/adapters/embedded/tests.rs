@@ -1,0 +1,647 @@
+//! Contract suites against the embedded adapters, plus what only they promise:
+//! durability across a reopen, real concurrency, purging, group-commit isolation.
+
+use super::sqlite::{Db, DbError};
+use super::*;
+use crate::domain::Timestamp;
+use crate::ports::{
+    Key, ManualClock, ObjectStore, Queue, QueueError, StateStore, SystemClock, contract, queues,
+};
+use bytes::Bytes;
+use std::collections::HashSet;
+use std::time::Duration;
+use tempfile::TempDir;
+
+fn tempdir() -> TempDir {
+    tempfile::tempdir().expect("create temp dir")
+}
+
+async fn backend(dir: &Path, max_receives: u32) -> EmbeddedBackend {
+    EmbeddedBackend::open(dir, max_receives, Arc::new(SystemClock))
+        .await
+        .expect("open embedded backend")
+}
+
+const LONG: Duration = Duration::from_secs(30);
+
+// ---- contract suites -------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dir_object_store_meets_the_contract() {
+    let dir = tempdir();
+    let store = DirObjectStore::open(&dir.path().join("objects"))
+        .await
+        .expect("open");
+    contract::object_store_contract(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_state_store_meets_the_contract() {
+    let dir = tempdir();
+    let path = dir.path().join("state.db");
+    contract::state_store_contract(|clock| async move {
+        let store = SqliteStateStore::open(&path, clock).await.expect("open");
+        Arc::new(store) as Arc<dyn StateStore>
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_queue_meets_the_contract() {
+    let dir = tempdir();
+    let queue = Arc::new(
+        SqliteQueue::open(&dir.path().join("queue.db"), 3)
+            .await
+            .expect("open"),
+    );
+    // Spawned: the suite's future must be Send.
+    tokio::spawn(async move { contract::queue_contract(&*queue, 3).await })
+        .await
+        .expect("queue contract");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_queue_meets_the_contract_at_the_smallest_threshold() {
+    let dir = tempdir();
+    let queue = SqliteQueue::open(&dir.path().join("queue.db"), 2)
+        .await
+        .expect("open");
+    contract::queue_contract_with_prefix(&queue, 2, "two").await;
+}
+
+#[test]
+fn queue_contract_names_are_valid_and_paired() {
+    let names = contract::queue_contract_queue_names("ct0123456789");
+    assert_eq!(names.len(), 2 * contract::QUEUE_CONTRACT_SUFFIXES.len());
+    for pair in names.chunks(2) {
+        assert_eq!(pair[1], queues::dead_letter(&pair[0]));
+    }
+    for n in &names {
+        assert!(
+            n.len() <= 80
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        );
+    }
+    // No scenario queue may itself look like a dead-letter queue.
+    assert!(
+        contract::QUEUE_CONTRACT_SUFFIXES
+            .iter()
+            .all(|s| !s.ends_with("dlq"))
+    );
+}
+
+// ---- layout and durability -------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_creates_the_data_directory_layout() {
+    let dir = tempdir();
+    let data = dir.path().join("nested/data");
+    let b = backend(&data, 3).await;
+    assert!(data.join(OBJECTS_DIR).is_dir());
+    assert!(data.join(STATE_DB).is_file());
+    assert!(data.join(QUEUE_DB).is_file());
+    assert_eq!(b.objects.root(), data.join(OBJECTS_DIR));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_reopen() {
+    let dir = tempdir();
+    let clock = Arc::new(ManualClock::new(Timestamp(1_700_000_000_000)));
+    let (waiting_id, inflight_id);
+    {
+        let b = EmbeddedBackend::open(dir.path(), 5, clock.clone())
+            .await
+            .expect("open");
+        b.objects
+            .put(
+                "in/mm4/x.eml",
+                Bytes::from_static(b"raw pdu"),
+                "message/rfc822",
+            )
+            .await
+            .expect("put object");
+        let key = Key::new("msg#1", "meta");
+        b.state.put(&key, b"v1", None).await.expect("put");
+        b.state.update(&key, 1, b"v2", None).await.expect("update");
+        b.state
+            .create(
+                &Key::new("msg#1", "ttl"),
+                b"t",
+                Some(clock.now().plus(LONG)),
+            )
+            .await
+            .expect("create");
+
+        inflight_id = b
+            .queue
+            .send("ingest", b"in flight", Duration::ZERO)
+            .await
+            .expect("send");
+        let m = b
+            .queue
+            .receive("ingest", 1, Duration::from_secs(1), Duration::from_secs(1))
+            .await
+            .expect("receive");
+        assert_eq!(m.len(), 1);
+        waiting_id = b
+            .queue
+            .send("ingest", b"waiting", Duration::ZERO)
+            .await
+            .expect("send");
+        // Dropping the backend stops the writers after their last commit.
+    }
+
+    let b = EmbeddedBackend::open(dir.path(), 5, clock.clone())
+        .await
+        .expect("reopen");
+    assert_eq!(
+        b.objects.get("in/mm4/x.eml").await.expect("get").as_deref(),
+        Some(&b"raw pdu"[..])
+    );
+    let item = b
+        .state
+        .get(&Key::new("msg#1", "meta"))
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!((item.value.as_slice(), item.version), (&b"v2"[..], 2));
+    assert!(
+        b.state
+            .get(&Key::new("msg#1", "ttl"))
+            .await
+            .expect("get")
+            .is_some()
+    );
+    clock.advance(2 * LONG);
+    assert!(
+        b.state
+            .get(&Key::new("msg#1", "ttl"))
+            .await
+            .expect("get")
+            .is_none()
+    );
+
+    assert_eq!(b.queue.depth("ingest").await.expect("depth"), 2);
+    let first = b
+        .queue
+        .receive("ingest", 10, LONG, Duration::ZERO)
+        .await
+        .expect("receive");
+    assert_eq!(
+        first.len(),
+        1,
+        "only the waiting message is visible at once"
+    );
+    assert_eq!(first[0].id, waiting_id);
+    // The in-flight one comes back when its 1 s timeout runs out, as a redelivery.
+    let later = b
+        .queue
+        .receive("ingest", 10, LONG, Duration::from_secs(3))
+        .await
+        .expect("receive");
+    assert_eq!(later.len(), 1);
+    assert_eq!(
+        (later[0].id.as_str(), later[0].receive_count),
+        (inflight_id.as_str(), 2)
+    );
+    assert_eq!(later[0].body, b"in flight");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_leaves_no_temporary_files() {
+    let dir = tempdir();
+    let store = DirObjectStore::open(dir.path()).await.expect("open");
+    for i in 0..5 {
+        store
+            .put("a/b/c.bin", Bytes::from(vec![i; 100]), "x/y")
+            .await
+            .expect("put");
+    }
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("a/b"))
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["c.bin".to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_is_not_an_object() {
+    let dir = tempdir();
+    let store = DirObjectStore::open(dir.path()).await.expect("open");
+    store
+        .put("a/b", Bytes::from_static(b"x"), "t")
+        .await
+        .expect("put");
+    assert_eq!(store.get("a").await.expect("get"), None);
+    store
+        .delete("a")
+        .await
+        .expect("delete of a directory is a no-op");
+    assert_eq!(store.get("a/b/c").await.expect("get below a file"), None);
+    store.delete("a/b/c").await.expect("delete below a file");
+    assert!(store.get("a/b").await.expect("get").is_some());
+    // The documented limitation: a key cannot be a file and a directory at once.
+    assert!(matches!(
+        store.put("a/b/c", Bytes::from_static(b"y"), "t").await,
+        Err(crate::ports::ObjectError::Io { .. })
+    ));
+}
+
+// ---- concurrency -------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exactly_one_of_eight_concurrent_creates_wins() {
+    let dir = tempdir();
+    let b = backend(dir.path(), 3).await;
+    for round in 0..10 {
+        let key = Key::new("idem#race", format!("tx#{round}"));
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let (state, key) = (b.state.clone(), key.clone());
+                tokio::spawn(async move { state.create(&key, &[i], None).await })
+            })
+            .collect();
+        let mut wins = 0;
+        for t in tasks {
+            match t.await.expect("task") {
+                Ok(v) => {
+                    assert_eq!(v, 1);
+                    wins += 1;
+                }
+                Err(e) => assert!(e.is_conflict(), "unexpected {e:?}"),
+            }
+        }
+        assert_eq!(wins, 1, "round {round}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_cas_increments_add_up() {
+    let dir = tempdir();
+    let b = backend(dir.path(), 3).await;
+    let key = Key::new("counter", "n");
+    b.state.put(&key, b"0", None).await.expect("put");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (state, key) = (b.state.clone(), key.clone());
+            tokio::spawn(async move {
+                let mut conflicts = 0u32;
+                for _ in 0..25 {
+                    loop {
+                        let item = state.get(&key).await.expect("get").expect("present");
+                        let n: u64 = std::str::from_utf8(&item.value)
+                            .expect("utf8")
+                            .parse()
+                            .expect("number");
+                        match state
+                            .update(&key, item.version, (n + 1).to_string().as_bytes(), None)
+                            .await
+                        {
+                            Ok(_) => break,
+                            Err(e) if e.is_conflict() => conflicts += 1,
+                            Err(e) => panic!("unexpected {e:?}"),
+                        }
+                    }
+                }
+                conflicts
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let item = b.state.get(&key).await.expect("get").expect("present");
+    assert_eq!((item.value.as_slice(), item.version), (&b"200"[..], 201));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_producers_and_consumers_see_every_message_once() {
+    let dir = tempdir();
+    let b = backend(dir.path(), 3).await;
+    let producers: Vec<_> = (0..8)
+        .map(|p| {
+            let q = b.queue.clone();
+            tokio::spawn(async move {
+                for i in 0..50 {
+                    q.send("mm4-out", format!("{p}-{i}").as_bytes(), Duration::ZERO)
+                        .await
+                        .expect("send");
+                }
+            })
+        })
+        .collect();
+    let consumers: Vec<_> = (0..4)
+        .map(|_| {
+            let q = b.queue.clone();
+            tokio::spawn(async move {
+                let mut bodies = Vec::new();
+                loop {
+                    let msgs = q
+                        .receive("mm4-out", 7, LONG, Duration::from_millis(500))
+                        .await
+                        .expect("receive");
+                    if msgs.is_empty() {
+                        return bodies;
+                    }
+                    for m in msgs {
+                        q.delete("mm4-out", &m.receipt).await.expect("delete");
+                        bodies.push(String::from_utf8(m.body).expect("utf8"));
+                    }
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.await.expect("producer");
+    }
+    let mut seen = HashSet::new();
+    for c in consumers {
+        for body in c.await.expect("consumer") {
+            assert!(seen.insert(body.clone()), "{body} delivered twice");
+        }
+    }
+    assert_eq!(seen.len(), 400);
+    assert_eq!(b.queue.depth("mm4-out").await.expect("depth"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_long_polls_are_all_served() {
+    let dir = tempdir();
+    let b = backend(dir.path(), 3).await;
+    let waiters: Vec<_> = (0..6)
+        .map(|_| {
+            let q = b.queue.clone();
+            tokio::spawn(async move {
+                q.receive("mm1-notify", 1, LONG, Duration::from_secs(5))
+                    .await
+                    .expect("receive")
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for i in 0..6 {
+        b.queue
+            .send("mm1-notify", format!("{i}").as_bytes(), Duration::ZERO)
+            .await
+            .expect("send");
+    }
+    let mut got = HashSet::new();
+    for w in waiters {
+        let msgs = w.await.expect("waiter");
+        assert_eq!(msgs.len(), 1);
+        assert!(got.insert(msgs[0].id.clone()));
+    }
+}
+
+// ---- queue specifics ---------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letter_queues_do_not_dead_letter_again() {
+    let dir = tempdir();
+    let b = backend(dir.path(), 1).await;
+    let id = b
+        .queue
+        .send("ingest-dlq", b"x", Duration::ZERO)
+        .await
+        .expect("send");
+    for n in 1..=3 {
+        let m = b
+            .queue
+            .receive("ingest-dlq", 1, LONG, Duration::from_secs(1))
+            .await
+            .expect("receive");
+        assert_eq!((m[0].id.as_str(), m[0].receive_count), (id.as_str(), n));
+        b.queue
+            .set_visibility("ingest-dlq", &m[0].receipt, Duration::ZERO)
+            .await
+            .expect("release");
+    }
+    assert_eq!(b.queue.depth("ingest-dlq-dlq").await.expect("depth"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_receives_zero_never_dead_letters() {
+    let dir = tempdir();
+    let b = backend(dir.path(), 0).await;
+    b.queue
+        .send("expire", b"x", Duration::ZERO)
+        .await
+        .expect("send");
+    for n in 1..=4 {
+        let m = b
+            .queue
+            .receive("expire", 1, Duration::ZERO, Duration::from_secs(1))
+            .await
+            .expect("receive");
+        assert_eq!(m[0].receive_count, n);
+    }
+    assert_eq!(b.queue.depth("expire-dlq").await.expect("depth"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_keeps_its_receive_count_and_wakes_dlq_pollers() {
+    let dir = tempdir();
+    let b = backend(dir.path(), 2).await;
+    let id = b
+        .queue
+        .send("mm7-out", b"poison", Duration::ZERO)
+        .await
+        .expect("send");
+    let q = b.queue.clone();
+    let dlq_poll = tokio::spawn(async move {
+        q.receive(
+            &queues::dead_letter("mm7-out"),
+            1,
+            LONG,
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("receive dlq")
+    });
+    for _ in 0..2 {
+        let m = b
+            .queue
+            .receive("mm7-out", 1, LONG, Duration::from_secs(1))
+            .await
+            .expect("receive");
+        b.queue
+            .set_visibility("mm7-out", &m[0].receipt, Duration::ZERO)
+            .await
+            .expect("release");
+    }
+    assert!(
+        b.queue
+            .receive("mm7-out", 1, LONG, Duration::ZERO)
+            .await
+            .expect("receive")
+            .is_empty()
+    );
+    let dead = dlq_poll.await.expect("task");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].id.as_str(), dead[0].receive_count),
+        (id.as_str(), 3)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejects_bad_names_and_large_bodies_without_touching_the_db() {
+    let dir = tempdir();
+    let b = backend(dir.path(), 3).await;
+    assert!(matches!(
+        b.queue.send("Ingest", b"x", Duration::ZERO).await,
+        Err(QueueError::UnknownQueue(_))
+    ));
+    assert!(matches!(
+        b.queue.send("ingest", &vec![0; MAX_BODY + 1], Duration::ZERO).await,
+        Err(QueueError::TooLarge(n)) if n == MAX_BODY + 1
+    ));
+    b.queue
+        .send("ingest", &vec![0; MAX_BODY], Duration::ZERO)
+        .await
+        .expect("exactly the limit");
+    assert!(
+        b.queue
+            .receive("ingest", 0, LONG, Duration::ZERO)
+            .await
+            .expect("max 0")
+            .is_empty()
+    );
+    assert_eq!(b.queue.depth("ingest").await.expect("depth"), 1);
+}
+
+// ---- state specifics ---------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_rows_are_purged() {
+    let dir = tempdir();
+    let clock = Arc::new(ManualClock::new(Timestamp(1_000_000)));
+    let store = SqliteStateStore::open(&dir.path().join("s.db"), clock.clone())
+        .await
+        .expect("open");
+    for i in 0..1200 {
+        store
+            .put(
+                &Key::new("p", format!("{i:05}")),
+                b"x",
+                Some(clock.now().plus(LONG)),
+            )
+            .await
+            .expect("put");
+    }
+    store
+        .put(&Key::new("p", "keep"), b"x", None)
+        .await
+        .expect("put");
+    clock.advance(2 * LONG);
+    assert_eq!(store.purge_expired().await.expect("purge"), 1200);
+    assert_eq!(store.purge_expired().await.expect("purge"), 0);
+    assert_eq!(store.query("p").await.expect("query").len(), 1);
+
+    // The background purge runs with writes once PURGE_INTERVAL has passed.
+    store
+        .put(&Key::new("q", "a"), b"x", Some(clock.now().plus(LONG)))
+        .await
+        .expect("put");
+    clock.advance(PURGE_INTERVAL + LONG);
+    store
+        .put(&Key::new("q", "b"), b"x", None)
+        .await
+        .expect("put triggers purge");
+    // The purge job is committed before or with the next write.
+    store
+        .put(&Key::new("q", "c"), b"x", None)
+        .await
+        .expect("put");
+    assert_eq!(store.purge_expired().await.expect("purge"), 0);
+}
+
+// ---- group commit ------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_job_does_not_spoil_its_batch() {
+    let dir = tempdir();
+    let path = dir.path().join("g.db");
+    let db = Arc::new(
+        tokio::task::spawn_blocking(move || {
+            Db::open_blocking(
+                &path,
+                "CREATE TABLE t (n INTEGER PRIMARY KEY);",
+                1,
+                "test-writer",
+            )
+        })
+        .await
+        .expect("task")
+        .expect("open"),
+    );
+    let tasks: Vec<_> = (0..50i64)
+        .map(|n| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.write(move |c| {
+                    c.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                    if n % 5 == 0 {
+                        // Inserted, then failed: the insert must be rolled back.
+                        c.execute("INSERT INTO missing_table VALUES (1)", [])?;
+                    }
+                    Ok(n)
+                })
+                .await
+            })
+        })
+        .collect();
+    for (n, t) in tasks.into_iter().enumerate() {
+        let r = t.await.expect("task");
+        if n % 5 == 0 {
+            assert!(matches!(r, Err(DbError::Sqlite(_))), "job {n}: {r:?}");
+        } else {
+            assert_eq!(r.expect("job"), n as i64);
+        }
+    }
+    let rows: Vec<i64> = db
+        .read(|c| {
+            c.prepare("SELECT n FROM t ORDER BY n")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        })
+        .await
+        .expect("read");
+    let want: Vec<i64> = (0..50).filter(|n| n % 5 != 0).collect();
+    assert_eq!(rows, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_job_leaves_the_writer_running() {
+    let dir = tempdir();
+    let path = dir.path().join("p.db");
+    let db = tokio::task::spawn_blocking(move || {
+        Db::open_blocking(&path, "CREATE TABLE t (n INTEGER);", 1, "test-writer")
+    })
+    .await
+    .expect("task")
+    .expect("open");
+    let r = db
+        .write(|c| {
+            c.execute("INSERT INTO t (n) VALUES (1)", [])?;
+            if c.is_autocommit() {
+                return Ok(());
+            }
+            panic!("this job panics on purpose");
+        })
+        .await;
+    assert!(matches!(r, Err(DbError::Sqlite(_))), "{r:?}");
+    db.write(|c| c.execute("INSERT INTO t (n) VALUES (2)", []))
+        .await
+        .expect("writer still alive");
+    let rows: Vec<i64> = db
+        .read(|c| {
+            c.prepare("SELECT n FROM t")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        })
+        .await
+        .expect("read");
+    assert_eq!(rows, vec![2]);
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: installs the real peers it needs, then every Rust test
+# (unit, contract, end-to-end against swaks / smtplib / aiosmtpd / Postfix tools).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/mmsc-target}
+bash tests/setup-peers.sh
+cargo test --workspace --locked "$@"
