@@ -6,6 +6,8 @@
 //! PDUs we emit are derived from our message id, so a repeated run re-sends the same
 //! PDU (which the receiver dedups) rather than a different one.
 
+pub mod ingest;
+pub mod mm4_out;
 pub mod outbound;
 pub mod records;
 pub mod trace;
@@ -91,7 +93,26 @@ impl From<RoutingError> for HandlerError {
 
 /// Runs one job. `receive_count` is how many times the queue has delivered it (1 on
 /// the first delivery); handlers that give up after N attempts use it.
-pub async fn handle(_svc: &Services, job: &Job, _receive_count: u32) -> Result<(), HandlerError> {
-    // (temporary while the MM4 codec lands)
-    Err(HandlerError::Transient(format!("{} pending", job.kind())))
+pub async fn handle(svc: &Services, job: &Job, receive_count: u32) -> Result<(), HandlerError> {
+    match job {
+        Job::Ingest { interface: Interface::Mm4, object_key, peer, rcpt_to, received_at, .. } => {
+            ingest::mm4(svc, object_key, peer, rcpt_to, *received_at).await
+        }
+        Job::Ingest { interface, .. } => Err(HandlerError::Permanent(format!(
+            "no ingest handler for {interface:?} in this build"
+        ))),
+        Job::RecipientEvent { message_id, recipient, state, reason } => {
+            ingest::recipient_event(svc, message_id, *recipient, *state, reason.as_deref()).await
+        }
+        Job::Mm4Out { partner, object_key, mail_from, rcpt_to, pdu } => {
+            mm4_out::handle(svc, partner, object_key, mail_from, rcpt_to, pdu, receive_count).await
+        }
+        Job::Mm1Notify { .. } | Job::Mm7Out { .. } => Err(HandlerError::Transient(format!(
+            "{} jobs are kept until that interface is enabled",
+            job.kind()
+        ))),
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,189 @@
+//! SMTP front benchmark: Postfix `smtp-source` (20 sessions) against our SMTP front on
+//! the embedded backend (every message durably stored and queued before `250`) and
+//! against Postfix `smtp-sink` (which stores nothing), in the same run, for 4 KiB and
+//! 100 KiB messages. Prints messages/s (from smtp-source's wall time) and p50/p99 time
+//! from end-of-DATA to `250` (measured by a 20-session Rust client).
+//!
+//! `cargo bench -p mmsc --bench smtp_front` (needs `tests/setup-peers.sh` for Postfix).
+
+use mmsc_shared::adapters::embedded::EmbeddedBackend;
+use mmsc_shared::config::Config;
+use mmsc_shared::ports::{Clock, SystemClock};
+use std::net::TcpListener as StdListener;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const SESSIONS: usize = 20;
+const FROM: &str = "+447779998888/TYPE=PLMN@mms.oper.com";
+const TO: &str = "+447778889999/TYPE=PLMN@mms.localhost";
+
+fn tool(name: &str) -> Option<String> {
+    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/bin"] {
+        let p = format!("{dir}/{name}");
+        if std::path::Path::new(&p).exists() {
+            return Some(p);
+        }
+    }
+    None
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+/// Runs smtp-source and returns messages per second.
+fn smtp_source(bin: &str, port: u16, size: usize, count: usize) -> f64 {
+    let start = Instant::now();
+    let out = Command::new(bin)
+        .args(["-s", &SESSIONS.to_string(), "-l", &size.to_string(), "-m", &count.to_string(), "-d"])
+        .args(["-f", FROM, "-t", TO])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output();
+    let secs = start.elapsed().as_secs_f64();
+    match out {
+        Ok(o) if o.status.success() => count as f64 / secs,
+        Ok(o) => {
+            eprintln!("smtp-source failed: {}", String::from_utf8_lossy(&o.stderr));
+            0.0
+        }
+        Err(e) => {
+            eprintln!("smtp-source: {e}");
+            0.0
+        }
+    }
+}
+
+async fn reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> std::io::Result<String> {
+    let mut all = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).await? == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"));
+        }
+        all.push_str(&line);
+        if line.len() < 4 || line.as_bytes()[3] == b' ' {
+            return Ok(all);
+        }
+    }
+}
+
+/// One session sending `n` messages; returns end-of-DATA -> 250 latencies.
+async fn session(port: u16, body: Arc<Vec<u8>>, n: usize) -> std::io::Result<Vec<Duration>> {
+    let s = TcpStream::connect(("127.0.0.1", port)).await?;
+    let (r, mut w) = s.into_split();
+    let mut r = BufReader::new(r);
+    reply(&mut r).await?;
+    w.write_all(b"EHLO bench.test\r\n").await?;
+    reply(&mut r).await?;
+    let mut lat = Vec::with_capacity(n);
+    for _ in 0..n {
+        w.write_all(format!("MAIL FROM:<{FROM}>\r\nRCPT TO:<{TO}>\r\nDATA\r\n").as_bytes()).await?;
+        for _ in 0..3 {
+            let rep = reply(&mut r).await?;
+            if !(rep.starts_with("250") || rep.starts_with("354")) {
+                return Err(std::io::Error::other(format!("refused: {rep}")));
+            }
+        }
+        w.write_all(&body).await?;
+        let t = Instant::now();
+        w.write_all(b".\r\n").await?;
+        let rep = reply(&mut r).await?;
+        if !rep.starts_with("250") {
+            return Err(std::io::Error::other(format!("refused: {rep}")));
+        }
+        lat.push(t.elapsed());
+    }
+    w.write_all(b"QUIT\r\n").await?;
+    Ok(lat)
+}
+
+fn message(size: usize) -> Vec<u8> {
+    let mut m = format!(
+        "X-Mms-3GPP-MMS-Version: 6.10.0\r\nX-Mms-Message-Type: MM4_forward.REQ\r\nX-Mms-Transaction-ID: bench@mmsc\r\nFrom: {FROM}\r\nTo: {TO}\r\nContent-Type: text/plain\r\n\r\n"
+    )
+    .into_bytes();
+    while m.len() + 78 < size {
+        m.extend_from_slice(&[b'x'; 76]);
+        m.extend_from_slice(b"\r\n");
+    }
+    m
+}
+
+async fn latencies(port: u16, size: usize, count: usize) -> (f64, Duration, Duration) {
+    let body = Arc::new(message(size));
+    let per = count / SESSIONS;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..SESSIONS {
+        tasks.push(tokio::spawn(session(port, body.clone(), per)));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(Ok(l)) => all.extend(l),
+            Ok(Err(e)) => eprintln!("session failed: {e}"),
+            Err(e) => eprintln!("session panicked: {e}"),
+        }
+    }
+    let rate = all.len() as f64 / start.elapsed().as_secs_f64();
+    all.sort();
+    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
+    (rate, pct(0.50), pct(0.99))
+}
+
+fn main() {
+    let (Some(source), Some(sink)) = (tool("smtp-source"), tool("smtp-sink")) else {
+        eprintln!("smtp-source/smtp-sink not found: run tests/setup-peers.sh");
+        std::process::exit(2);
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = Config::demo();
+    cfg.smtp.max_sessions_per_peer = 100;
+    cfg.smtp.max_message_size = 1024 * 1024;
+    let cfg = Arc::new(cfg);
+    let our_port = free_port();
+    let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    rt.block_on(async {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let backend = EmbeddedBackend::open(dir.path(), 10, clock.clone()).await.expect("backend");
+        let front = Arc::new(
+            smtp_front::SmtpFront::new(cfg.clone(), backend.objects.clone(), backend.queue.clone(), clock).expect("front"),
+        );
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", our_port)).await.expect("bind");
+        tokio::spawn(front.serve(listener, stop_rx));
+    });
+    let sink_port = free_port();
+    let mut sink_proc = Command::new(&sink)
+        .args(["-u", "nobody", &format!("127.0.0.1:{sink_port}"), "1000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("smtp-sink");
+    std::thread::sleep(Duration::from_millis(500));
+
+    println!("SMTP front benchmark: {SESSIONS} sessions; ours = SMTP front on the embedded backend (fsync'd store + queue before 250); smtp-sink stores nothing");
+    println!("{:<10} {:<10} {:>12} {:>14} {:>10} {:>10}", "size", "server", "msg/s (src)", "msg/s (rust)", "p50", "p99");
+    for (size, count) in [(4096usize, 4000usize), (102_400, 1000)] {
+        for (name, port) in [("mmsc", our_port), ("smtp-sink", sink_port)] {
+            let rate_src = smtp_source(&source, port, size, count);
+            let (rate, p50, p99) = rt.block_on(latencies(port, size, count));
+            println!(
+                "{:<10} {:<10} {:>12.0} {:>14.0} {:>8.2}ms {:>8.2}ms",
+                format!("{} KiB", size / 1024),
+                name,
+                rate_src,
+                rate,
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3
+            );
+        }
+    }
+    let _ = sink_proc.kill();
+    let _ = sink_proc.wait();
+}

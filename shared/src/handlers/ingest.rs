@@ -1,0 +1,594 @@
+//! `ingest`: parse a stored PDU, dedup, record, route, and dispatch by PDU type; and
+//! recipient events (local retrieval/delivery) that lead to reports.
+
+use super::outbound::{self, ack_route, envelope_address, send_mm4, system_address, transaction_id};
+use super::records::{AliasKind, AliasRecord, Claim};
+use super::{HandlerError, Services};
+use crate::codec::mm4::{
+    DeliveryReportReq, DeliveryReportRes, ForwardReq, ForwardRes, Mm4Address, Mm4Pdu, MmStatus,
+    ReadReplyReq, ReadReplyRes, RequestStatus,
+};
+use crate::domain::{
+    Address, Direction, MessageId, MessageRecord, MessageState, Origin, OutboundPdu,
+    RecipientRecord, RecipientState, Timestamp,
+};
+use crate::routing::Route;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tracing::{Instrument, info, info_span, warn};
+
+/// A message that has crossed this many MMSCs is refused (loop protection).
+pub const MAX_FORWARD_COUNTER: u32 = 10;
+
+/// Handles a PDU received from MM4 partner `partner`.
+pub async fn mm4(
+    svc: &Services,
+    object_key: &str,
+    partner: &str,
+    rcpt_to: &[String],
+    received_at: Timestamp,
+) -> Result<(), HandlerError> {
+    let raw = svc
+        .objects
+        .get(object_key)
+        .await?
+        .ok_or_else(|| HandlerError::Permanent(format!("stored PDU {object_key} is missing")))?;
+    let pdu = match Mm4Pdu::parse(&raw) {
+        Ok(p) => p,
+        Err(e) => {
+            warn!(partner, object_key, error = %e, "rejecting an unparsable MM4 PDU");
+            return Err(HandlerError::Permanent(format!("unparsable MM4 PDU from {partner}: {e}")));
+        }
+    };
+    let span = info_span!("pdu", partner, pdu = pdu.message_type().as_str(), transaction_id = pdu.transaction_id());
+    async {
+        match pdu {
+            Mm4Pdu::ForwardReq(req) => {
+                forward_req(svc, partner, object_key, raw.len() as u64, rcpt_to, received_at, req).await
+            }
+            Mm4Pdu::ForwardRes(res) => forward_res(svc, partner, res).await,
+            Mm4Pdu::DeliveryReportReq(req) => delivery_report_req(svc, partner, req).await,
+            Mm4Pdu::ReadReplyReq(req) => read_reply_req(svc, partner, req).await,
+            Mm4Pdu::DeliveryReportRes(res) => {
+                report_res(svc, partner, &res.transaction_id, &res.request_status, "delivery-report-res").await
+            }
+            Mm4Pdu::ReadReplyRes(res) => {
+                report_res(svc, partner, &res.transaction_id, &res.request_status, "read-reply-res").await
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn address_of(a: &Mm4Address, cc: Option<&str>) -> Option<Address> {
+    a.address().cloned().or_else(|| Address::parse_with(&a.raw, cc).ok())
+}
+
+/// `MM4_forward.REQ`: a message for our subscribers, or in transit to another partner.
+async fn forward_req(
+    svc: &Services,
+    partner: &str,
+    object_key: &str,
+    size: u64,
+    rcpt_to: &[String],
+    received_at: Timestamp,
+    req: ForwardReq,
+) -> Result<(), HandlerError> {
+    let records = svc.records();
+    let cc = svc.config.mmsc.country_code.as_deref();
+    let now = svc.clock.now();
+
+    // Dedup by (partner, transaction id): a partner retransmitting a request it got no
+    // answer for must not create a second message.
+    let fresh = MessageId::generate();
+    let dedup_key = format!("mm4#{partner}#{}", req.transaction_id);
+    let dedup_ttl = now.plus(Duration::from_secs(svc.config.mmsc.retention_secs));
+    let alias = AliasRecord { message_id: fresh.clone(), recipients: vec![] };
+    let id = match records.claim(AliasKind::Dedup, &dedup_key, &alias, dedup_ttl).await? {
+        Claim::New => fresh,
+        Claim::Existing(a) => {
+            info!(message_id = %a.message_id, "repeated MM4_forward.REQ; resuming the message already recorded");
+            a.message_id
+        }
+    };
+
+    let msg = match records.message(&id).await? {
+        Some((m, _)) => m,
+        None => {
+            let Some(from) = address_of(&req.from, cc) else {
+                // Without a usable sender there is nobody to deliver for or report to.
+                let status = RequestStatus::ERROR_SENDING_ADDRESS_UNRESOLVED;
+                if req.ack_request {
+                    answer_forward(svc, partner, &req, &id, status, "sender address missing or invalid").await?;
+                }
+                return Err(HandlerError::Permanent("MM4_forward.REQ without a valid From".into()));
+            };
+            // The SMTP envelope says which recipients this hop is for; the headers may
+            // list others served elsewhere.
+            let mut addrs: Vec<Address> =
+                rcpt_to.iter().filter_map(|r| Address::parse_with(r, cc).ok()).collect();
+            if addrs.is_empty() {
+                addrs = req.recipients().filter_map(|a| address_of(a, cc)).collect();
+            }
+            addrs.dedup();
+            let submitted = req.date.unwrap_or(received_at.unix_secs());
+            let expires_at = Some(match req.expiry {
+                Some(e) => Timestamp::from_unix_secs(e.at(submitted)),
+                None => received_at.plus(Duration::from_secs(svc.config.mmsc.default_expiry_secs)),
+            });
+            let m = MessageRecord {
+                id: id.clone(),
+                origin: Origin::Mm4 { partner: partner.to_string() },
+                peer_message_id: req.message_id.clone(),
+                peer_transaction_id: Some(req.transaction_id.clone()),
+                from,
+                subject: req.subject.clone(),
+                content_key: object_key.to_string(),
+                content_type: req.content_type.clone(),
+                size,
+                received_at,
+                expires_at,
+                delivery_report: req.delivery_report.unwrap_or(false),
+                read_report: req.read_reply.unwrap_or(false),
+                state: MessageState::Accepted,
+                recipient_count: addrs.len() as u32,
+            };
+            let rcpts: Vec<RecipientRecord> = addrs
+                .into_iter()
+                .enumerate()
+                .map(|(i, address)| RecipientRecord {
+                    message_id: id.clone(),
+                    index: i as u32,
+                    address,
+                    state: RecipientState::Accepted,
+                    direction: None,
+                    reason: None,
+                    our_transaction_id: None,
+                    attempts: 0,
+                    updated_at: now,
+                })
+                .collect();
+            records.create_message(&m, &rcpts).await?;
+            let ttl = records.ttl_for(&m);
+            let me = AliasRecord { message_id: id.clone(), recipients: vec![] };
+            if let Some(pmid) = &req.message_id {
+                records.set_alias(AliasKind::PeerMessageId, pmid, &me, ttl).await?;
+            }
+            records.set_alias(AliasKind::PeerTransaction, &req.transaction_id, &me, ttl).await?;
+            records
+                .event(&m, "received", None, format!("MM4_forward.REQ from partner {partner}, {size} bytes"))
+                .await?;
+            info!(message_id = %id, recipients = m.recipient_count, size, "MM4 message accepted");
+            m
+        }
+    };
+
+    route_recipients(svc, &msg, &req, partner).await?;
+
+    if req.ack_request {
+        let view = records.load(&id).await?.ok_or_else(|| HandlerError::Transient("message vanished".into()))?;
+        let accepted = view.recipients.iter().filter(|r| r.state != RecipientState::Rejected).count();
+        let (status, text) = if accepted > 0 {
+            (RequestStatus::OK, "Message accepted".to_string())
+        } else {
+            let reasons: Vec<&str> = view.recipients.iter().filter_map(|r| r.reason.as_deref()).collect();
+            (RequestStatus::ERROR_SENDING_ADDRESS_UNRESOLVED, format!("no deliverable recipient: {}", reasons.join("; ")))
+        };
+        answer_forward(svc, partner, &req, &id, status, &text).await?;
+    }
+    records.refresh_state(&id).await?;
+    Ok(())
+}
+
+/// Routes every recipient still `accepted`, groups transit recipients per partner and
+/// queues one `MM4_forward.REQ` per partner.
+async fn route_recipients(
+    svc: &Services,
+    msg: &MessageRecord,
+    req: &ForwardReq,
+    from_partner: &str,
+) -> Result<(), HandlerError> {
+    let records = svc.records();
+    let Some(view) = records.load(&msg.id).await? else {
+        return Err(HandlerError::Transient("message vanished while routing".into()));
+    };
+    let hops = req.forward_counter.unwrap_or(0);
+    let mut transit: BTreeMap<String, Vec<RecipientRecord>> = BTreeMap::new();
+    for r in view.recipients.iter().filter(|r| r.state == RecipientState::Accepted) {
+        let route = svc.router.route(&msg.from, &r.address, Some(from_partner)).await?;
+        let (state, direction, reason) = match route {
+            Route::Local => (RecipientState::Routed, Some(Direction::Local), "local subscriber; awaiting MM1 retrieval".to_string()),
+            Route::Partner(p) if p == from_partner => {
+                (RecipientState::Rejected, None, format!("routing loop: route leads back to {p}"))
+            }
+            Route::Partner(p) if hops >= MAX_FORWARD_COUNTER => {
+                (RecipientState::Rejected, None, format!("forward counter {hops} reached the limit; not relaying to {p}"))
+            }
+            Route::Partner(p) => {
+                transit.entry(p).or_default().push(r.clone());
+                continue;
+            }
+            Route::Vasp(v) => {
+                let job = crate::domain::Job::Mm7Out { vasp: v.clone(), message_id: msg.id.clone(), recipient: r.index };
+                svc.queue.send(job.queue(), &job.to_bytes(), Duration::ZERO).await?;
+                (RecipientState::Routed, Some(Direction::Mm7 { vasp: v.clone() }), format!("queued for VASP {v}"))
+            }
+            Route::Blocked => (RecipientState::Rejected, None, "blocked by the routing callback".to_string()),
+            Route::Unroutable(why) => (RecipientState::Rejected, None, why),
+        };
+        set_route(svc, msg, r.index, state, direction, &reason, None).await?;
+    }
+    for (partner, rcpts) in transit {
+        let Some(pcfg) = svc.config.partner(&partner) else {
+            for r in &rcpts {
+                set_route(svc, msg, r.index, RecipientState::Rejected, None, &format!("route names unknown partner {partner}"), None).await?;
+            }
+            continue;
+        };
+        let txid = transaction_id(&msg.id, &format!("fwd-{partner}"), &svc.config.mmsc.domain);
+        let mut out = req.for_transit(&txid, &svc.config.originator_system(), svc.clock.now().unix_secs());
+        out.mms_version = Some(pcfg.mms_version(&svc.config).to_string());
+        out.ack_request = pcfg.request_ack;
+        let rcpt_to: Vec<String> = rcpts.iter().map(|r| envelope_address(&r.address, &pcfg.domain)).collect();
+        let indexes: Vec<u32> = rcpts.iter().map(|r| r.index).collect();
+        let pdu = OutboundPdu::ForwardReq { message_id: msg.id.clone(), recipients: indexes.clone(), transaction_id: txid.clone() };
+        let mail_from = envelope_address(&msg.from, msg.from.domain().unwrap_or(&svc.config.mmsc.domain));
+        records
+            .set_alias(AliasKind::OurTransaction, &txid, &AliasRecord { message_id: msg.id.clone(), recipients: indexes }, records.ttl_for(msg))
+            .await?;
+        send_mm4(svc, &partner, mail_from, rcpt_to, pdu, Mm4Pdu::ForwardReq(out).to_bytes()).await?;
+        for r in &rcpts {
+            set_route(svc, msg, r.index, RecipientState::Routed, Some(Direction::Mm4 { partner: partner.clone() }), &format!("queued for partner {partner}"), Some(&txid)).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn set_route(
+    svc: &Services,
+    msg: &MessageRecord,
+    index: u32,
+    state: RecipientState,
+    direction: Option<Direction>,
+    reason: &str,
+    txid: Option<&str>,
+) -> Result<(), HandlerError> {
+    let records = svc.records();
+    let now = svc.clock.now();
+    let changed = records
+        .update_recipient(msg, index, |r| {
+            if r.state != RecipientState::Accepted {
+                return Ok::<bool, ()>(false);
+            }
+            if r.advance(state, Some(reason.to_string()), now).is_err() {
+                return Ok(false);
+            }
+            r.direction = direction.clone();
+            r.our_transaction_id = txid.map(String::from);
+            Ok(true)
+        })
+        .await?;
+    if let Ok((r, true)) = changed {
+        let kind = if state == RecipientState::Rejected { "rejected" } else { "routed" };
+        records.event(msg, kind, Some(r.address.redacted()), reason).await?;
+    }
+    Ok(())
+}
+
+/// Queues our `MM4_forward.RES` to the partner's ack route, once.
+async fn answer_forward(
+    svc: &Services,
+    partner: &str,
+    req: &ForwardReq,
+    id: &MessageId,
+    status: RequestStatus,
+    text: &str,
+) -> Result<(), HandlerError> {
+    let records = svc.records();
+    let marker = format!("ack#{id}");
+    if records.alias(AliasKind::Dedup, &marker).await?.is_some() {
+        return Ok(());
+    }
+    let route = ack_route(svc, partner);
+    let domain = svc.config.partner(&route).map(|p| p.domain.clone()).unwrap_or_default();
+    let mut res = ForwardRes::answering(req, status.clone(), Some(text), svc.clock.now().unix_secs());
+    res.mms_version = Some(mms_version(svc, &route));
+    res.from = Some(Mm4Address::parse(&system_address(svc)));
+    let rcpt = req.reply_address().map(strip_angle).unwrap_or_else(|| format!("system-user@{domain}"));
+    let pdu = OutboundPdu::ForwardRes { transaction_id: req.transaction_id.clone(), message_id: Some(id.clone()) };
+    send_mm4(svc, &route, system_address(svc), vec![rcpt], pdu, Mm4Pdu::ForwardRes(res).to_bytes()).await?;
+    let ttl = svc.clock.now().plus(Duration::from_secs(svc.config.mmsc.retention_secs));
+    records.set_alias(AliasKind::Dedup, &marker, &AliasRecord { message_id: id.clone(), recipients: vec![] }, ttl).await?;
+    if let Some((m, _)) = records.message(id).await? {
+        records.event(&m, "ack-queued", None, format!("MM4_forward.RES {} to {route}", status.as_str())).await?;
+    }
+    Ok(())
+}
+
+fn mms_version(svc: &Services, partner: &str) -> String {
+    svc.config
+        .partner(partner)
+        .map(|p| p.mms_version(&svc.config).to_string())
+        .unwrap_or_else(|| svc.config.mmsc.mms_version.clone())
+}
+
+/// `MM4_forward.RES` from a partner: the fate of a forward.REQ we sent.
+async fn forward_res(svc: &Services, partner: &str, res: ForwardRes) -> Result<(), HandlerError> {
+    let records = svc.records();
+    let Some(alias) = records.alias(AliasKind::OurTransaction, &res.transaction_id).await? else {
+        warn!(partner, "MM4_forward.RES for a transaction we do not know; ignored");
+        return Ok(());
+    };
+    let Some((msg, _)) = records.message(&alias.message_id).await? else {
+        warn!(partner, message_id = %alias.message_id, "MM4_forward.RES for an expired message; ignored");
+        return Ok(());
+    };
+    let text = res.status_text.clone().unwrap_or_default();
+    if res.request_status.is_ok() {
+        records
+            .event(&msg, "forward-res", None, format!("partner {partner} accepted: {} {text}", res.request_status.as_str()))
+            .await?;
+        return Ok(());
+    }
+    let reason = format!("partner {partner} refused: {} {text}", res.request_status.as_str());
+    for index in &alias.recipients {
+        let now = svc.clock.now();
+        let outcome = records
+            .update_recipient(&msg, *index, |r| Ok::<bool, ()>(r.advance(RecipientState::Rejected, Some(reason.clone()), now).is_ok()))
+            .await?;
+        if let Ok((r, true)) = outcome {
+            records.event(&msg, "rejected", Some(r.address.redacted()), reason.clone()).await?;
+            report_to_originator(svc, &msg, &r, MmStatus::REJECTED, &reason).await?;
+        }
+    }
+    records.refresh_state(&msg.id).await?;
+    Ok(())
+}
+
+/// Finds the message a report is about: our id in MM4 form, or the originator's id.
+async fn message_for_report(svc: &Services, message_id: Option<&str>) -> Result<Option<MessageRecord>, HandlerError> {
+    let Some(mid) = message_id else { return Ok(None) };
+    let records = svc.records();
+    let ours = mid.split('@').next().unwrap_or(mid);
+    let id = match records.resolve(ours).await? {
+        Some(id) => Some(id),
+        None => records.resolve(mid).await?,
+    };
+    match id {
+        Some(id) => Ok(records.message(&id).await?.map(|(m, _)| m)),
+        None => Ok(None),
+    }
+}
+
+/// The recipient of `msg` a report from `reporter` concerns.
+async fn reporting_recipient(svc: &Services, msg: &MessageRecord, reporter: Option<&Address>) -> Result<Option<RecipientRecord>, HandlerError> {
+    let Some(view) = svc.records().load(&msg.id).await? else { return Ok(None) };
+    let found = match reporter {
+        Some(a) => view.recipients.iter().find(|r| r.address.key() == a.key()).cloned(),
+        None => None,
+    };
+    Ok(found.or_else(|| (view.recipients.len() == 1).then(|| view.recipients[0].clone())))
+}
+
+/// `MM4_delivery_report.REQ` from a partner: a recipient we forwarded to was reached
+/// (or not). Update state, relay to the originator, answer `.RES`.
+async fn delivery_report_req(svc: &Services, partner: &str, req: DeliveryReportReq) -> Result<(), HandlerError> {
+    let records = svc.records();
+    let cc = svc.config.mmsc.country_code.as_deref();
+    let msg = message_for_report(svc, req.message_id.as_deref()).await?;
+    let status = match &msg {
+        Some(msg) => {
+            let reporter = req.from.as_ref().and_then(|f| address_of(f, cc));
+            if let Some(r) = reporting_recipient(svc, msg, reporter.as_ref()).await? {
+                let code = req.mm_status.clone();
+                let target = match code.as_str() {
+                    "Retrieved" => Some(RecipientState::Delivered),
+                    "Expired" => Some(RecipientState::Expired),
+                    "Rejected" => Some(RecipientState::Rejected),
+                    "Unrecognised" => Some(RecipientState::Failed),
+                    _ => None,
+                };
+                let detail = format!("MM4_delivery_report.REQ from {partner}: {}", code.as_str());
+                records.event(msg, "delivery-report", Some(r.address.redacted()), detail.clone()).await?;
+                if let Some(to) = target {
+                    let now = svc.clock.now();
+                    records
+                        .update_recipient(msg, r.index, |rec| Ok::<bool, ()>(rec.advance(to, Some(detail.clone()), now).is_ok()))
+                        .await?
+                        .ok();
+                }
+                report_to_originator(svc, msg, &r, code, req.status_text.as_deref().unwrap_or("")).await?;
+                records.refresh_state(&msg.id).await?;
+            }
+            RequestStatus::OK
+        }
+        None => {
+            warn!(partner, "delivery report for an unknown message");
+            RequestStatus::ERROR_MESSAGE_NOT_FOUND
+        }
+    };
+    if req.ack_request {
+        let route = ack_route(svc, partner);
+        let mut res = DeliveryReportRes::answering(&req, status, None, svc.clock.now().unix_secs());
+        res.mms_version = Some(mms_version(svc, &route));
+        res.from = Some(Mm4Address::parse(&system_address(svc)));
+        let domain = svc.config.partner(&route).map(|p| p.domain.clone()).unwrap_or_default();
+        let rcpt = req
+            .reply_address()
+            .map(String::from)
+            .or_else(|| req.from.as_ref().map(|f| f.raw.clone()))
+            .unwrap_or_else(|| format!("system-user@{domain}"));
+        let pdu = OutboundPdu::DeliveryReportRes { transaction_id: req.transaction_id.clone() };
+        send_mm4(svc, &route, system_address(svc), vec![strip_angle(&rcpt)], pdu, Mm4Pdu::DeliveryReportRes(res).to_bytes()).await?;
+    }
+    Ok(())
+}
+
+/// `MM4_read_reply_report.REQ` from a partner: relay to the originator, answer `.RES`.
+async fn read_reply_req(svc: &Services, partner: &str, req: ReadReplyReq) -> Result<(), HandlerError> {
+    let records = svc.records();
+    let cc = svc.config.mmsc.country_code.as_deref();
+    let msg = message_for_report(svc, req.message_id.as_deref()).await?;
+    let status = match &msg {
+        Some(msg) => {
+            let reporter = req.from.as_ref().and_then(|f| address_of(f, cc));
+            let who = reporter.as_ref().map(|a| a.redacted());
+            let read = req.read_status.as_str().to_string();
+            records.event(msg, "read-report", who, format!("MM4_read_reply_report.REQ from {partner}: {read}")).await?;
+            if let Origin::Mm4 { partner: origin } = &msg.origin
+                && msg.read_report
+            {
+                let txid = transaction_id(&msg.id, &format!("rr-{}", req.transaction_id.len()), &svc.config.mmsc.domain);
+                let mut out = req.clone();
+                out.transaction_id = txid.clone();
+                out.message_id = msg.peer_message_id.clone().or(out.message_id);
+                out.originator_system = Some(system_address(svc));
+                out.ack_request = svc.config.partner(origin).is_some_and(|p| p.request_ack);
+                out.mms_version = Some(mms_version(svc, origin));
+                let domain = svc.config.partner(origin).map(|p| p.domain.clone()).unwrap_or_default();
+                let rcpt = envelope_address(&msg.from, msg.from.domain().unwrap_or(&domain));
+                let pdu = OutboundPdu::ReadReplyReq { transaction_id: txid, message_id: Some(msg.id.clone()) };
+                send_mm4(svc, origin, system_address(svc), vec![rcpt], pdu, Mm4Pdu::ReadReplyReq(out).to_bytes()).await?;
+                records.event(msg, "read-report-relayed", None, format!("to partner {origin}")).await?;
+            }
+            RequestStatus::OK
+        }
+        None => RequestStatus::ERROR_MESSAGE_NOT_FOUND,
+    };
+    if req.ack_request {
+        let route = ack_route(svc, partner);
+        let mut res = ReadReplyRes::answering(&req, status, None, svc.clock.now().unix_secs());
+        res.mms_version = Some(mms_version(svc, &route));
+        res.from = Some(Mm4Address::parse(&system_address(svc)));
+        let domain = svc.config.partner(&route).map(|p| p.domain.clone()).unwrap_or_default();
+        let rcpt = req
+            .reply_address()
+            .map(String::from)
+            .or_else(|| req.from.as_ref().map(|f| f.raw.clone()))
+            .unwrap_or_else(|| format!("system-user@{domain}"));
+        let pdu = OutboundPdu::ReadReplyRes { transaction_id: req.transaction_id.clone() };
+        send_mm4(svc, &route, system_address(svc), vec![strip_angle(&rcpt)], pdu, Mm4Pdu::ReadReplyRes(res).to_bytes()).await?;
+    }
+    Ok(())
+}
+
+fn strip_angle(s: &str) -> String {
+    let s = s.trim();
+    match (s.rfind('<'), s.rfind('>')) {
+        (Some(a), Some(b)) if a < b => s[a + 1..b].to_string(),
+        _ => s.to_string(),
+    }
+}
+
+/// `.RES` to a report we sent: record it on the message's timeline.
+async fn report_res(svc: &Services, partner: &str, txid: &str, status: &RequestStatus, kind: &str) -> Result<(), HandlerError> {
+    let records = svc.records();
+    let Some(alias) = records.alias(AliasKind::OurTransaction, txid).await? else {
+        warn!(partner, kind, "response for a transaction we do not know; ignored");
+        return Ok(());
+    };
+    if let Some((msg, _)) = records.message(&alias.message_id).await? {
+        records.event(&msg, kind, None, format!("partner {partner}: {}", status.as_str())).await?;
+    }
+    Ok(())
+}
+
+/// Sends a delivery report about recipient `r` to the message's originator, when it
+/// asked for one. MM4 originators get an `MM4_delivery_report.REQ`.
+pub async fn report_to_originator(
+    svc: &Services,
+    msg: &MessageRecord,
+    r: &RecipientRecord,
+    status: MmStatus,
+    text: &str,
+) -> Result<(), HandlerError> {
+    if !msg.delivery_report {
+        return Ok(());
+    }
+    let records = svc.records();
+    match &msg.origin {
+        Origin::Mm4 { partner } => {
+            let Some(pcfg) = svc.config.partner(partner) else {
+                records.event(msg, "report-undeliverable", Some(r.address.redacted()), format!("partner {partner} is no longer configured")).await?;
+                return Ok(());
+            };
+            let txid = transaction_id(&msg.id, &format!("dr-{}-{}", r.index, status.as_str().to_ascii_lowercase()), &svc.config.mmsc.domain);
+            let mut dr = DeliveryReportReq::new(
+                &txid,
+                msg.peer_message_id.clone().unwrap_or_else(|| outbound::mm4_message_id(&msg.id, &svc.config.mmsc.domain)),
+                Mm4Address::from_address(&r.address, &svc.config.mmsc.domain),
+                Mm4Address::from_address(&msg.from, &pcfg.domain),
+                status.clone(),
+                svc.clock.now().unix_secs(),
+            );
+            dr.mms_version = Some(pcfg.mms_version(&svc.config).to_string());
+            dr.ack_request = pcfg.request_ack;
+            dr.originator_system = Some(system_address(svc));
+            if !text.is_empty() {
+                dr.status_text = Some(text.to_string());
+            }
+            let rcpt = envelope_address(&msg.from, msg.from.domain().unwrap_or(&pcfg.domain));
+            let pdu = OutboundPdu::DeliveryReportReq { transaction_id: txid.clone(), message_id: Some(msg.id.clone()) };
+            records
+                .set_alias(AliasKind::OurTransaction, &txid, &AliasRecord { message_id: msg.id.clone(), recipients: vec![r.index] }, records.ttl_for(msg))
+                .await?;
+            send_mm4(svc, partner, system_address(svc), vec![rcpt], pdu, Mm4Pdu::DeliveryReportReq(dr).to_bytes()).await?;
+            records.event(msg, "delivery-report-queued", Some(r.address.redacted()), format!("{} to partner {partner}", status.as_str())).await?;
+        }
+        Origin::Mm1 { .. } | Origin::Mm7 { .. } => {
+            records
+                .event(msg, "report-pending", Some(r.address.redacted()), format!("{} (no MM1/MM7 report path in this build)", status.as_str()))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A recipient's state changed outside MM4 (local retrieval, an operator): apply it
+/// and report to the originator.
+pub async fn recipient_event(
+    svc: &Services,
+    id: &MessageId,
+    index: u32,
+    state: RecipientState,
+    reason: Option<&str>,
+) -> Result<(), HandlerError> {
+    let records = svc.records();
+    let Some((msg, _)) = records.message(id).await? else {
+        return Err(HandlerError::Permanent(format!("no message {id}")));
+    };
+    let Some(current) = records.recipient(id, index).await? else {
+        return Err(HandlerError::Permanent(format!("message {id} has no recipient #{index}")));
+    };
+    if current.state == state {
+        return Ok(()); // a repeat of an event already applied
+    }
+    if !current.state.can_move_to(state) {
+        records
+            .event(&msg, "ignored-event", Some(current.address.redacted()), format!("{} -> {state} is not allowed", current.state))
+            .await?;
+        return Ok(());
+    }
+    let status = match state {
+        RecipientState::Retrieved | RecipientState::Delivered => Some(MmStatus::RETRIEVED),
+        RecipientState::Rejected => Some(MmStatus::REJECTED),
+        RecipientState::Expired => Some(MmStatus::EXPIRED),
+        RecipientState::Failed => Some(MmStatus::UNRECOGNISED),
+        _ => None,
+    };
+    // Report first, then record: a crash in between repeats the (idempotent) report
+    // rather than losing it.
+    if let Some(s) = status {
+        report_to_originator(svc, &msg, &current, s, reason.unwrap_or("")).await?;
+    }
+    let now = svc.clock.now();
+    let why = reason.map(String::from).unwrap_or_else(|| format!("recipient {state}"));
+    records
+        .update_recipient(&msg, index, |r| Ok::<bool, ()>(r.advance(state, Some(why.clone()), now).is_ok()))
+        .await?
+        .ok();
+    records.event(&msg, state.as_str(), Some(current.address.redacted()), why).await?;
+    records.refresh_state(id).await?;
+    Ok(())
+}
