@@ -31,14 +31,25 @@ fn tool(name: &str) -> Option<String> {
 }
 
 fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
 }
 
 /// Runs smtp-source and returns messages per second.
 fn smtp_source(bin: &str, port: u16, size: usize, count: usize) -> f64 {
     let start = Instant::now();
     let out = Command::new(bin)
-        .args(["-s", &SESSIONS.to_string(), "-l", &size.to_string(), "-m", &count.to_string(), "-d"])
+        .args([
+            "-s",
+            &SESSIONS.to_string(),
+            "-l",
+            &size.to_string(),
+            "-m",
+            &count.to_string(),
+            "-d",
+        ])
         .args(["-f", FROM, "-t", TO])
         .arg(format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
@@ -63,7 +74,10 @@ async fn reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> std::io::Re
     loop {
         let mut line = String::new();
         if r.read_line(&mut line).await? == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "closed",
+            ));
         }
         all.push_str(&line);
         if line.len() < 4 || line.as_bytes()[3] == b' ' {
@@ -75,6 +89,7 @@ async fn reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> std::io::Re
 /// One session sending `n` messages; returns end-of-DATA -> 250 latencies.
 async fn session(port: u16, body: Arc<Vec<u8>>, n: usize) -> std::io::Result<Vec<Duration>> {
     let s = TcpStream::connect(("127.0.0.1", port)).await?;
+    s.set_nodelay(true)?;
     let (r, mut w) = s.into_split();
     let mut r = BufReader::new(r);
     reply(&mut r).await?;
@@ -82,7 +97,8 @@ async fn session(port: u16, body: Arc<Vec<u8>>, n: usize) -> std::io::Result<Vec
     reply(&mut r).await?;
     let mut lat = Vec::with_capacity(n);
     for _ in 0..n {
-        w.write_all(format!("MAIL FROM:<{FROM}>\r\nRCPT TO:<{TO}>\r\nDATA\r\n").as_bytes()).await?;
+        w.write_all(format!("MAIL FROM:<{FROM}>\r\nRCPT TO:<{TO}>\r\nDATA\r\n").as_bytes())
+            .await?;
         for _ in 0..3 {
             let rep = reply(&mut r).await?;
             if !(rep.starts_with("250") || rep.starts_with("354")) {
@@ -132,7 +148,11 @@ async fn latencies(port: u16, size: usize, count: usize) -> (f64, Duration, Dura
     }
     let rate = all.len() as f64 / start.elapsed().as_secs_f64();
     all.sort();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     (rate, pct(0.50), pct(0.99))
 }
 
@@ -141,7 +161,10 @@ fn main() {
         eprintln!("smtp-source/smtp-sink not found: run tests/setup-peers.sh");
         std::process::exit(2);
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = Config::demo();
     cfg.smtp.max_sessions_per_peer = 100;
@@ -151,11 +174,21 @@ fn main() {
     let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     rt.block_on(async {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let backend = EmbeddedBackend::open(dir.path(), 10, clock.clone()).await.expect("backend");
+        let backend = EmbeddedBackend::open(dir.path(), 10, clock.clone())
+            .await
+            .expect("backend");
         let front = Arc::new(
-            smtp_front::SmtpFront::new(cfg.clone(), backend.objects.clone(), backend.queue.clone(), clock).expect("front"),
+            smtp_front::SmtpFront::new(
+                cfg.clone(),
+                backend.objects.clone(),
+                backend.queue.clone(),
+                clock,
+            )
+            .expect("front"),
         );
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", our_port)).await.expect("bind");
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", our_port))
+            .await
+            .expect("bind");
         tokio::spawn(front.serve(listener, stop_rx));
     });
     let sink_port = free_port();
@@ -167,8 +200,13 @@ fn main() {
         .expect("smtp-sink");
     std::thread::sleep(Duration::from_millis(500));
 
-    println!("SMTP front benchmark: {SESSIONS} sessions; ours = SMTP front on the embedded backend (fsync'd store + queue before 250); smtp-sink stores nothing");
-    println!("{:<10} {:<10} {:>12} {:>14} {:>10} {:>10}", "size", "server", "msg/s (src)", "msg/s (rust)", "p50", "p99");
+    println!(
+        "SMTP front benchmark: {SESSIONS} sessions; ours = SMTP front on the embedded backend (fsync'd store + queue before 250); smtp-sink stores nothing"
+    );
+    println!(
+        "{:<10} {:<10} {:>12} {:>14} {:>10} {:>10}",
+        "size", "server", "msg/s (src)", "msg/s (rust)", "p50", "p99"
+    );
     for (size, count) in [(4096usize, 4000usize), (102_400, 1000)] {
         for (name, port) in [("mmsc", our_port), ("smtp-sink", sink_port)] {
             let rate_src = smtp_source(&source, port, size, count);

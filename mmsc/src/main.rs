@@ -24,7 +24,11 @@ use tokio::sync::watch;
 use tracing::{error, info};
 
 #[derive(Parser)]
-#[command(name = "mmsc", version, about = "A serverless MMSC: MM4, MM7, MM1 and MM9 in Rust")]
+#[command(
+    name = "mmsc",
+    version,
+    about = "A serverless MMSC: MM4, MM7, MM1 and MM9 in Rust"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -76,12 +80,24 @@ enum ConfigCommand {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Config { command: ConfigCommand::Check { file } } => config_check(&file),
-        Command::Config { command: ConfigCommand::Demo } => config_demo(),
-        Command::Serve { config, data_dir, smtp_listen, http_listen } => {
-            run_async(serve(config, data_dir, smtp_listen, http_listen))
-        }
-        Command::Trace { id, json, config, data_dir } => run_async(trace_cmd(id, json, config, data_dir)),
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => config_check(&file),
+        Command::Config {
+            command: ConfigCommand::Demo,
+        } => config_demo(),
+        Command::Serve {
+            config,
+            data_dir,
+            smtp_listen,
+            http_listen,
+        } => run_async(serve(config, data_dir, smtp_listen, http_listen)),
+        Command::Trace {
+            id,
+            json,
+            config,
+            data_dir,
+        } => run_async(trace_cmd(id, json, config, data_dir)),
     };
     match result {
         Ok(code) => code,
@@ -92,8 +108,14 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run_async(f: impl std::future::Future<Output = Result<std::process::ExitCode>>) -> Result<std::process::ExitCode> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?.block_on(f)
+fn run_async(
+    f: impl std::future::Future<Output = Result<std::process::ExitCode>>,
+) -> Result<std::process::ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?
+        .block_on(f)
 }
 
 fn config_check(file: &Path) -> Result<std::process::ExitCode> {
@@ -110,7 +132,10 @@ fn config_check(file: &Path) -> Result<std::process::ExitCode> {
 }
 
 fn config_demo() -> Result<std::process::ExitCode> {
-    print!("{}", toml::to_string_pretty(&Config::demo()).context("serialising the demo config")?);
+    print!(
+        "{}",
+        toml::to_string_pretty(&Config::demo()).context("serialising the demo config")?
+    );
     Ok(std::process::ExitCode::SUCCESS)
 }
 
@@ -128,7 +153,9 @@ fn load_config(path: Option<&Path>, data_dir: Option<PathBuf>) -> Result<(Config
 fn init_tracing(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match cfg.log.format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -150,15 +177,23 @@ async fn serve(
     }
     init_tracing(&cfg);
     if demo {
-        info!("no --config given: running the loopback-only demo (loopback clients are MM4 partner \"demo\"; every E.164 number is local; acks go to 127.0.0.1:2626)");
+        info!(
+            "no --config given: running the loopback-only demo (loopback clients are MM4 partner \"demo\"; every E.164 number is local; acks go to 127.0.0.1:2626)"
+        );
     }
     let cfg = Arc::new(cfg);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let backend = EmbeddedBackend::open(&cfg.mmsc.data_dir, cfg.queues.max_receives, clock.clone())
         .await
-        .with_context(|| format!("opening the embedded store in {}", cfg.mmsc.data_dir.display()))?;
+        .with_context(|| {
+            format!(
+                "opening the embedded store in {}",
+                cfg.mmsc.data_dir.display()
+            )
+        })?;
     info!(data_dir = %cfg.mmsc.data_dir.display(), "embedded store open");
-    let mm4 = SmtpMm4Transport::new(&cfg, cfg.smtp_hostname()).context("setting up outbound MM4")?;
+    let mm4 =
+        SmtpMm4Transport::new(&cfg, cfg.smtp_hostname()).context("setting up outbound MM4")?;
     let svc = Arc::new(Services {
         config: cfg.clone(),
         router: Router::new(&cfg),
@@ -173,15 +208,35 @@ async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let smtp_listener = tokio::net::TcpListener::bind(cfg.smtp.listen)
         .await
-        .with_context(|| format!("binding the SMTP listener on {} (smtp.listen)", cfg.smtp.listen))?;
+        .with_context(|| {
+            format!(
+                "binding the SMTP listener on {} (smtp.listen)",
+                cfg.smtp.listen
+            )
+        })?;
     let http_listener = tokio::net::TcpListener::bind(cfg.http.listen)
         .await
-        .with_context(|| format!("binding the HTTP listener on {} (http.listen)", cfg.http.listen))?;
+        .with_context(|| {
+            format!(
+                "binding the HTTP listener on {} (http.listen)",
+                cfg.http.listen
+            )
+        })?;
     let smtp = Arc::new(
-        smtp_front::SmtpFront::new(cfg.clone(), backend.objects.clone(), backend.queue.clone(), clock.clone())
-            .context("setting up the SMTP front")?,
+        smtp_front::SmtpFront::new(
+            cfg.clone(),
+            backend.objects.clone(),
+            backend.queue.clone(),
+            clock.clone(),
+        )
+        .context("setting up the SMTP front")?,
     );
-    let http = Arc::new(http_front::HttpFront::new(&cfg, backend.state.clone(), backend.queue.clone(), clock.clone()));
+    let http = Arc::new(http_front::HttpFront::new(
+        &cfg,
+        backend.state.clone(),
+        backend.queue.clone(),
+        clock.clone(),
+    ));
     info!(smtp = %smtp_listener.local_addr()?, http = %http_listener.local_addr()?, "listening");
 
     let mut tasks = tokio::task::JoinSet::new();
@@ -204,15 +259,27 @@ async fn serve(
     let settings = WorkerSettings::from_config(&cfg);
     // mm1-notify and mm7-out jobs wait in their queues until those interfaces exist.
     for q in [queues::INGEST, queues::MM4_OUT] {
-        tasks.spawn(worker::run(q, svc.clone(), settings.clone(), stop_rx.clone()));
+        tasks.spawn(worker::run(
+            q,
+            svc.clone(),
+            settings.clone(),
+            stop_rx.clone(),
+        ));
     }
-    info!(queues = "ingest, mm4-out", workers = settings.concurrency, "workers running");
+    info!(
+        queues = "ingest, mm4-out",
+        workers = settings.concurrency,
+        "workers running"
+    );
 
     wait_for_signal().await?;
     info!("shutting down: no new sessions; finishing in-flight work");
     let _ = stop_tx.send(true);
     let drain = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(30), drain).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(30), drain)
+        .await
+        .is_err()
+    {
         error!("shutdown took longer than 30 s; exiting anyway (unfinished jobs are redelivered)");
     }
     info!("stopped");
@@ -238,13 +305,25 @@ async fn trace_cmd(
 ) -> Result<std::process::ExitCode> {
     let (cfg, _) = load_config(config.as_deref(), data_dir)?;
     if !cfg.mmsc.data_dir.exists() {
-        bail!("no data in {} (is this where `mmsc serve` keeps it? see --data-dir)", cfg.mmsc.data_dir.display());
+        bail!(
+            "no data in {} (is this where `mmsc serve` keeps it? see --data-dir)",
+            cfg.mmsc.data_dir.display()
+        );
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let backend = EmbeddedBackend::open(&cfg.mmsc.data_dir, cfg.queues.max_receives, clock.clone())
         .await
-        .with_context(|| format!("opening the embedded store in {}", cfg.mmsc.data_dir.display()))?;
-    let records = Records::new(backend.state.as_ref(), clock.as_ref(), Duration::from_secs(cfg.mmsc.retention_secs));
+        .with_context(|| {
+            format!(
+                "opening the embedded store in {}",
+                cfg.mmsc.data_dir.display()
+            )
+        })?;
+    let records = Records::new(
+        backend.state.as_ref(),
+        clock.as_ref(),
+        Duration::from_secs(cfg.mmsc.retention_secs),
+    );
     let Some(mid) = records.resolve(&id).await? else {
         eprintln!("mmsc: no message known as {id}");
         return Ok(std::process::ExitCode::from(1));

@@ -308,7 +308,6 @@ impl Default for LogConfig {
     }
 }
 
-
 /// One problem with a configuration, tied to the key it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigIssue {
@@ -360,7 +359,10 @@ impl Config {
             max_attempts: 3,
             ..PartnerConfig::default()
         });
-        c.vasps.push(VaspConfig { id: DEMO_VASP.into(), short_codes: vec![DEMO_SHORT_CODE.into()] });
+        c.vasps.push(VaspConfig {
+            id: DEMO_VASP.into(),
+            short_codes: vec![DEMO_SHORT_CODE.into()],
+        });
         c
     }
 
@@ -568,17 +570,30 @@ impl Config {
             if vasp.id.is_empty() {
                 bad(format!("vasps[{i}].id"), "must not be empty".into());
             } else if !ids.insert(vasp.id.as_str()) {
-                bad(format!("vasps[{i}].id"), format!("duplicate VASP id {:?}", vasp.id));
+                bad(
+                    format!("vasps[{i}].id"),
+                    format!("duplicate VASP id {:?}", vasp.id),
+                );
             }
             for (j, code) in vasp.short_codes.iter().enumerate() {
                 if code.is_empty() || code.len() > 8 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                    bad(format!("vasps[{i}].short_codes[{j}]"), "must be 1 to 8 digits".into());
+                    bad(
+                        format!("vasps[{i}].short_codes[{j}]"),
+                        "must be 1 to 8 digits".into(),
+                    );
                 } else if !codes.insert(code.as_str()) {
-                    bad(format!("vasps[{i}].short_codes[{j}]"), format!("short code {code} is served twice"));
+                    bad(
+                        format!("vasps[{i}].short_codes[{j}]"),
+                        format!("short code {code} is served twice"),
+                    );
                 }
             }
         }
-        if self.partners.iter().any(|p| p.max_attempts >= self.queues.max_receives) {
+        if self
+            .partners
+            .iter()
+            .any(|p| p.max_attempts >= self.queues.max_receives)
+        {
             bad(
                 "queues.max_receives".into(),
                 "must be above every partner's max_attempts, else jobs dead-letter before delivery gives up".into(),

@@ -29,13 +29,19 @@ impl Default for MemoryState {
 
 impl MemoryState {
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
-        MemoryState { items: Mutex::new(BTreeMap::new()), clock }
+        MemoryState {
+            items: Mutex::new(BTreeMap::new()),
+            clock,
+        }
     }
     fn live(&self, item: &Item) -> bool {
         item.expires_at.is_none_or(|t| t > self.clock.now())
     }
     fn conflict(key: &Key) -> StoreError {
-        StoreError::Conflict { pk: key.pk.clone(), sk: key.sk.clone() }
+        StoreError::Conflict {
+            pk: key.pk.clone(),
+            sk: key.sk.clone(),
+        }
     }
 }
 
@@ -44,18 +50,47 @@ impl StateStore for MemoryState {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         Ok(lock(&self.items).get(key).filter(|i| self.live(i)).cloned())
     }
-    async fn put(&self, key: &Key, value: &[u8], expires_at: Option<Timestamp>) -> Result<Version, StoreError> {
+    async fn put(
+        &self,
+        key: &Key,
+        value: &[u8],
+        expires_at: Option<Timestamp>,
+    ) -> Result<Version, StoreError> {
         let mut items = lock(&self.items);
-        let version = items.get(key).filter(|i| self.live(i)).map_or(1, |i| i.version + 1);
-        items.insert(key.clone(), Item { key: key.clone(), value: value.to_vec(), version, expires_at });
+        let version = items
+            .get(key)
+            .filter(|i| self.live(i))
+            .map_or(1, |i| i.version + 1);
+        items.insert(
+            key.clone(),
+            Item {
+                key: key.clone(),
+                value: value.to_vec(),
+                version,
+                expires_at,
+            },
+        );
         Ok(version)
     }
-    async fn create(&self, key: &Key, value: &[u8], expires_at: Option<Timestamp>) -> Result<Version, StoreError> {
+    async fn create(
+        &self,
+        key: &Key,
+        value: &[u8],
+        expires_at: Option<Timestamp>,
+    ) -> Result<Version, StoreError> {
         let mut items = lock(&self.items);
         if items.get(key).is_some_and(|i| self.live(i)) {
             return Err(Self::conflict(key));
         }
-        items.insert(key.clone(), Item { key: key.clone(), value: value.to_vec(), version: 1, expires_at });
+        items.insert(
+            key.clone(),
+            Item {
+                key: key.clone(),
+                value: value.to_vec(),
+                version: 1,
+                expires_at,
+            },
+        );
         Ok(1)
     }
     async fn update(
@@ -69,14 +104,26 @@ impl StateStore for MemoryState {
         match items.get(key).filter(|i| self.live(i)) {
             Some(i) if i.version == expected => {
                 let version = expected + 1;
-                items.insert(key.clone(), Item { key: key.clone(), value: value.to_vec(), version, expires_at });
+                items.insert(
+                    key.clone(),
+                    Item {
+                        key: key.clone(),
+                        value: value.to_vec(),
+                        version,
+                        expires_at,
+                    },
+                );
                 Ok(version)
             }
             _ => Err(Self::conflict(key)),
         }
     }
     async fn query(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
-        Ok(lock(&self.items).values().filter(|i| i.key.pk == pk && self.live(i)).cloned().collect())
+        Ok(lock(&self.items)
+            .values()
+            .filter(|i| i.key.pk == pk && self.live(i))
+            .cloned()
+            .collect())
     }
     async fn delete(&self, key: &Key) -> Result<(), StoreError> {
         lock(&self.items).remove(key);
@@ -138,12 +185,19 @@ impl RecordingTransport {
 
 #[async_trait]
 impl Mm4Transport for RecordingTransport {
-    async fn send(&self, partner: &str, envelope: &Envelope, message: &[u8]) -> Result<String, TransportError> {
+    async fn send(
+        &self,
+        partner: &str,
+        envelope: &Envelope,
+        message: &[u8],
+    ) -> Result<String, TransportError> {
         lock(&self.sent).push(SentPdu {
             partner: partner.to_string(),
             envelope: envelope.clone(),
             message: message.to_vec(),
         });
-        lock(&self.script).pop_front().unwrap_or_else(|| Ok("250 2.0.0 Ok".into()))
+        lock(&self.script)
+            .pop_front()
+            .unwrap_or_else(|| Ok("250 2.0.0 Ok".into()))
     }
 }

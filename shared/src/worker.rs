@@ -42,7 +42,9 @@ impl WorkerSettings {
     /// Delay before delivery number `receive_count + 1`.
     pub fn backoff(&self, receive_count: u32) -> Duration {
         let exp = receive_count.saturating_sub(1).min(20);
-        self.retry_initial.saturating_mul(1u32 << exp).min(self.retry_max)
+        self.retry_initial
+            .saturating_mul(1u32 << exp)
+            .min(self.retry_max)
     }
 }
 
@@ -84,7 +86,9 @@ pub async fn run(
             }
         };
         for msg in batch {
-            let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                break;
+            };
             lock(&in_flight).insert(msg.receipt.clone());
             let svc = svc.clone();
             let settings = settings.clone();
@@ -101,9 +105,16 @@ pub async fn run(
     let drained = tokio::time::timeout(settings.shutdown_grace, permits.acquire_many(total)).await;
     if drained.is_err() {
         let left: Vec<String> = lock(&in_flight).iter().cloned().collect();
-        warn!(queue, jobs = left.len(), "shutdown grace expired; returning in-flight jobs to the queue");
+        warn!(
+            queue,
+            jobs = left.len(),
+            "shutdown grace expired; returning in-flight jobs to the queue"
+        );
         for receipt in left {
-            let _ = svc.queue.set_visibility(queue, &receipt, Duration::ZERO).await;
+            let _ = svc
+                .queue
+                .set_visibility(queue, &receipt, Duration::ZERO)
+                .await;
         }
     }
     info!(queue, "worker stopped");
@@ -114,18 +125,27 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Handles one delivery and acknowledges, delays or abandons it.
-pub async fn process(queue: &'static str, svc: &Services, settings: &WorkerSettings, msg: &QueueMessage) {
+pub async fn process(
+    queue: &'static str,
+    svc: &Services,
+    settings: &WorkerSettings,
+    msg: &QueueMessage,
+) {
     let job = match Job::from_bytes(&msg.body) {
         Ok(j) => j,
         Err(e) => {
             // It will never parse: let it reach the dead-letter queue quickly, where an
             // operator can look at it.
             error!(queue, job_id = %msg.id, error = %e, "undecodable job; sending towards the dead-letter queue");
-            let _ = svc.queue.set_visibility(queue, &msg.receipt, Duration::ZERO).await;
+            let _ = svc
+                .queue
+                .set_visibility(queue, &msg.receipt, Duration::ZERO)
+                .await;
             return;
         }
     };
-    let span = info_span!("job", queue, job_id = %msg.id, kind = job.kind(), attempt = msg.receive_count);
+    let span =
+        info_span!("job", queue, job_id = %msg.id, kind = job.kind(), attempt = msg.receive_count);
     async {
         match handlers::handle(svc, &job, msg.receive_count).await {
             Ok(()) => {

@@ -15,7 +15,13 @@ fn objects_stored(m: &Mmsc) -> usize {
         std::fs::read_dir(p)
             .map(|rd| {
                 rd.filter_map(Result::ok)
-                    .map(|e| if e.path().is_dir() { count(&e.path()) } else { usize::from(e.path().extension().is_some_and(|x| x == "eml")) })
+                    .map(|e| {
+                        if e.path().is_dir() {
+                            count(&e.path())
+                        } else {
+                            usize::from(e.path().extension().is_some_and(|x| x == "eml"))
+                        }
+                    })
                     .sum()
             })
             .unwrap_or(0)
@@ -35,8 +41,10 @@ fn still_serving(m: &Mmsc) {
 #[test]
 fn refuses_an_unknown_source_and_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = partner_config("mms.domain.com", "oper", "mms.oper.com", 9, "")
-        .replace(r#"allowed_networks = ["127.0.0.0/8"]"#, r#"allowed_networks = ["192.0.2.0/24"]"#);
+    let cfg = partner_config("mms.domain.com", "oper", "mms.oper.com", 9, "").replace(
+        r#"allowed_networks = ["127.0.0.0/8"]"#,
+        r#"allowed_networks = ["192.0.2.0/24"]"#,
+    );
     let m = Mmsc::start(dir.path(), Some(&cfg));
     let s = RawSmtp::connect(m.smtp_port);
     assert!(s.greeting.starts_with("554"), "{}", s.greeting);
@@ -59,11 +67,16 @@ fn answers_limits_and_garbage_and_stays_up() {
     // Oversize: 552, and the session goes on.
     let mut s = RawSmtp::connect(m.smtp_port);
     s.cmd("EHLO partner.test");
-    assert!(s.cmd(&format!("MAIL FROM:<{FROM}> SIZE=1000000")).starts_with("552"));
+    assert!(
+        s.cmd(&format!("MAIL FROM:<{FROM}> SIZE=1000000"))
+            .starts_with("552")
+    );
     assert!(s.cmd(&format!("MAIL FROM:<{FROM}>")).starts_with("250"));
     assert!(s.cmd(&format!("RCPT TO:<{TO}>")).starts_with("250"));
     assert!(s.cmd("DATA").starts_with("354"));
-    let mut big = String::from_utf8(sample_pdu()).unwrap().replace('\n', "\r\n");
+    let mut big = String::from_utf8(sample_pdu())
+        .unwrap()
+        .replace('\n', "\r\n");
     for _ in 0..1200 {
         big.push_str(&"A".repeat(76));
         big.push_str("\r\n");
@@ -92,10 +105,18 @@ fn answers_limits_and_garbage_and_stays_up() {
         let v: serde_json::Value = serde_json::from_str(&body).ok()?;
         (st == 200 && v["queues"]["ingest"] == 0).then_some(())
     });
-    assert!(m.log_text().contains("unparsable MM4 PDU"), "{}", m.log_text());
+    assert!(
+        m.log_text().contains("unparsable MM4 PDU"),
+        "{}",
+        m.log_text()
+    );
     still_serving(&m);
     // The one good message of the session was never sent: nothing was stored for the refusals.
-    assert_eq!(objects_stored(&m), 1, "only the garbage message was accepted and stored");
+    assert_eq!(
+        objects_stored(&m),
+        1,
+        "only the garbage message was accepted and stored"
+    );
 }
 
 /// A partner that is down: retries with backoff, then the recipient fails and the
@@ -126,14 +147,33 @@ starttls = "never"
     let m = Mmsc::start(dir.path(), Some(&cfg));
     let pdu = String::from_utf8(sample_with_ids("down-1@mmsc", "down-msg@mmsc.hub"))
         .unwrap()
-        .replace("X-Mms-Ack-Request: Yes", "X-Mms-Ack-Request: Yes\nX-Mms-Delivery-Report: Yes")
-        .replace("+447778889999/TYPE=PLMN@mms.domain.com", "+19990000001/TYPE=PLMN@mms.down.test");
-    let (code, text) = smtplib_send(m.smtp_port, FROM, &["+19990000001/TYPE=PLMN@mms.down.test"], pdu.as_bytes());
+        .replace(
+            "X-Mms-Ack-Request: Yes",
+            "X-Mms-Ack-Request: Yes\nX-Mms-Delivery-Report: Yes",
+        )
+        .replace(
+            "+447778889999/TYPE=PLMN@mms.domain.com",
+            "+19990000001/TYPE=PLMN@mms.down.test",
+        );
+    let (code, text) = smtplib_send(
+        m.smtp_port,
+        FROM,
+        &["+19990000001/TYPE=PLMN@mms.down.test"],
+        pdu.as_bytes(),
+    );
     assert_eq!(code, 250, "{text}");
     origin.wait_for(&["MM4_forward.RES", "down-1@mmsc", "Ok"], WAIT);
     let t = wait_until("the recipient to fail", WAIT, || mmsc_failed(&m));
-    let retries = t["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "send-retry").count();
-    assert_eq!(retries, 1, "one retry before giving up at max_attempts = 2: {t:#}");
+    let retries = t["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "send-retry")
+        .count();
+    assert_eq!(
+        retries, 1,
+        "one retry before giving up at max_attempts = 2: {t:#}"
+    );
     let report = origin.wait_for(&["MM4_delivery_report.REQ", "down-msg@mmsc.hub"], WAIT);
     let text = String::from_utf8_lossy(&report);
     assert!(text.contains("Indeterminate"), "{text}");
@@ -141,5 +181,6 @@ starttls = "never"
 }
 
 fn mmsc_failed(m: &Mmsc) -> Option<serde_json::Value> {
-    m.trace("down-msg@mmsc.hub").filter(|t| t["recipients"][0]["state"] == "failed")
+    m.trace("down-msg@mmsc.hub")
+        .filter(|t| t["recipients"][0]["state"] == "failed")
 }

@@ -50,7 +50,10 @@ impl HttpFront {
         axum::Router::new()
             .route("/health", get(health))
             .route("/admin/v1/messages/{id}", get(get_message))
-            .route("/admin/v1/messages/{id}/recipients/{index}/state", post(set_recipient_state))
+            .route(
+                "/admin/v1/messages/{id}/recipients/{index}/state",
+                post(set_recipient_state),
+            )
             .with_state(self)
     }
 
@@ -60,7 +63,9 @@ impl HttpFront {
         listener: tokio::net::TcpListener,
         mut shutdown: watch::Receiver<bool>,
     ) -> std::io::Result<()> {
-        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 while !*shutdown.borrow() {
@@ -74,7 +79,10 @@ impl HttpFront {
 
     fn is_admin(&self, ip: IpAddr) -> bool {
         let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+            IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map(IpAddr::V4)
+                .unwrap_or(IpAddr::V6(v6)),
             v4 => v4,
         };
         self.admin_networks.iter().any(|n| n.contains(&ip))
@@ -102,9 +110,16 @@ async fn health(State(front): Shared) -> Response {
     Json(serde_json::json!({ "status": "ok", "queues": depths })).into_response()
 }
 
-async fn get_message(State(front): Shared, ConnectInfo(peer): ConnectInfo<SocketAddr>, Path(id): Path<String>) -> Response {
+async fn get_message(
+    State(front): Shared,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+) -> Response {
     if !front.is_admin(peer.ip()) {
-        return problem(StatusCode::FORBIDDEN, "admin API is not open to this address");
+        return problem(
+            StatusCode::FORBIDDEN,
+            "admin API is not open to this address",
+        );
     }
     let records = Records::new(front.state.as_ref(), front.clock.as_ref(), front.retention);
     let found = match records.resolve(&id).await {
@@ -136,7 +151,10 @@ async fn set_recipient_state(
     body: Result<Json<StateChange>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     if !front.is_admin(peer.ip()) {
-        return problem(StatusCode::FORBIDDEN, "admin API is not open to this address");
+        return problem(
+            StatusCode::FORBIDDEN,
+            "admin API is not open to this address",
+        );
     }
     let Json(change) = match body {
         Ok(b) => b,
@@ -144,7 +162,10 @@ async fn set_recipient_state(
     };
     if !matches!(
         change.state,
-        RecipientState::Retrieved | RecipientState::Delivered | RecipientState::Rejected | RecipientState::Failed
+        RecipientState::Retrieved
+            | RecipientState::Delivered
+            | RecipientState::Rejected
+            | RecipientState::Failed
     ) {
         return problem(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -159,7 +180,12 @@ async fn set_recipient_state(
     };
     match records.recipient(&mid, index).await {
         Ok(Some(_)) => {}
-        Ok(None) => return problem(StatusCode::NOT_FOUND, format!("message {mid} has no recipient #{index}")),
+        Ok(None) => {
+            return problem(
+                StatusCode::NOT_FOUND,
+                format!("message {mid} has no recipient #{index}"),
+            );
+        }
         Err(e) => return problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
     let job = Job::RecipientEvent {
@@ -168,10 +194,18 @@ async fn set_recipient_state(
         state: change.state,
         reason: change.reason,
     };
-    match front.queue.send(job.queue(), &job.to_bytes(), Duration::ZERO).await {
+    match front
+        .queue
+        .send(job.queue(), &job.to_bytes(), Duration::ZERO)
+        .await
+    {
         Ok(_) => {
             info!(message_id = %mid, recipient = index, state = %change.state, "recipient state change queued");
-            (StatusCode::ACCEPTED, Json(serde_json::json!({ "message_id": mid, "queued": true }))).into_response()
+            (
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({ "message_id": mid, "queued": true })),
+            )
+                .into_response()
         }
         Err(e) => {
             warn!(error = %e, "could not queue recipient state change");

@@ -1,7 +1,9 @@
 //! `ingest`: parse a stored PDU, dedup, record, route, and dispatch by PDU type; and
 //! recipient events (local retrieval/delivery) that lead to reports.
 
-use super::outbound::{self, ack_route, envelope_address, send_mm4, system_address, transaction_id};
+use super::outbound::{
+    self, ack_route, envelope_address, send_mm4, system_address, transaction_id,
+};
 use super::records::{AliasKind, AliasRecord, Claim};
 use super::{HandlerError, Services};
 use crate::codec::mm4::{
@@ -28,32 +30,61 @@ pub async fn mm4(
     rcpt_to: &[String],
     received_at: Timestamp,
 ) -> Result<(), HandlerError> {
-    let raw = svc
-        .objects
-        .get(object_key)
-        .await?
-        .ok_or_else(|| HandlerError::Permanent(format!("stored PDU {object_key} is missing")))?;
+    let raw =
+        svc.objects.get(object_key).await?.ok_or_else(|| {
+            HandlerError::Permanent(format!("stored PDU {object_key} is missing"))
+        })?;
     let pdu = match Mm4Pdu::parse(&raw) {
         Ok(p) => p,
         Err(e) => {
             warn!(partner, object_key, error = %e, "rejecting an unparsable MM4 PDU");
-            return Err(HandlerError::Permanent(format!("unparsable MM4 PDU from {partner}: {e}")));
+            return Err(HandlerError::Permanent(format!(
+                "unparsable MM4 PDU from {partner}: {e}"
+            )));
         }
     };
-    let span = info_span!("pdu", partner, pdu = pdu.message_type().as_str(), transaction_id = pdu.transaction_id());
+    let span = info_span!(
+        "pdu",
+        partner,
+        pdu = pdu.message_type().as_str(),
+        transaction_id = pdu.transaction_id()
+    );
     async {
         match pdu {
             Mm4Pdu::ForwardReq(req) => {
-                forward_req(svc, partner, object_key, raw.len() as u64, rcpt_to, received_at, req).await
+                forward_req(
+                    svc,
+                    partner,
+                    object_key,
+                    raw.len() as u64,
+                    rcpt_to,
+                    received_at,
+                    req,
+                )
+                .await
             }
             Mm4Pdu::ForwardRes(res) => forward_res(svc, partner, res).await,
             Mm4Pdu::DeliveryReportReq(req) => delivery_report_req(svc, partner, req).await,
             Mm4Pdu::ReadReplyReq(req) => read_reply_req(svc, partner, req).await,
             Mm4Pdu::DeliveryReportRes(res) => {
-                report_res(svc, partner, &res.transaction_id, &res.request_status, "delivery-report-res").await
+                report_res(
+                    svc,
+                    partner,
+                    &res.transaction_id,
+                    &res.request_status,
+                    "delivery-report-res",
+                )
+                .await
             }
             Mm4Pdu::ReadReplyRes(res) => {
-                report_res(svc, partner, &res.transaction_id, &res.request_status, "read-reply-res").await
+                report_res(
+                    svc,
+                    partner,
+                    &res.transaction_id,
+                    &res.request_status,
+                    "read-reply-res",
+                )
+                .await
             }
         }
     }
@@ -62,7 +93,9 @@ pub async fn mm4(
 }
 
 fn address_of(a: &Mm4Address, cc: Option<&str>) -> Option<Address> {
-    a.address().cloned().or_else(|| Address::parse_with(&a.raw, cc).ok())
+    a.address()
+        .cloned()
+        .or_else(|| Address::parse_with(&a.raw, cc).ok())
 }
 
 /// `MM4_forward.REQ`: a message for our subscribers, or in transit to another partner.
@@ -84,8 +117,14 @@ async fn forward_req(
     let fresh = MessageId::generate();
     let dedup_key = format!("mm4#{partner}#{}", req.transaction_id);
     let dedup_ttl = now.plus(Duration::from_secs(svc.config.mmsc.retention_secs));
-    let alias = AliasRecord { message_id: fresh.clone(), recipients: vec![] };
-    let id = match records.claim(AliasKind::Dedup, &dedup_key, &alias, dedup_ttl).await? {
+    let alias = AliasRecord {
+        message_id: fresh.clone(),
+        recipients: vec![],
+    };
+    let id = match records
+        .claim(AliasKind::Dedup, &dedup_key, &alias, dedup_ttl)
+        .await?
+    {
         Claim::New => fresh,
         Claim::Existing(a) => {
             info!(message_id = %a.message_id, "repeated MM4_forward.REQ; resuming the message already recorded");
@@ -100,14 +139,26 @@ async fn forward_req(
                 // Without a usable sender there is nobody to deliver for or report to.
                 let status = RequestStatus::ERROR_SENDING_ADDRESS_UNRESOLVED;
                 if req.ack_request {
-                    answer_forward(svc, partner, &req, &id, status, "sender address missing or invalid").await?;
+                    answer_forward(
+                        svc,
+                        partner,
+                        &req,
+                        &id,
+                        status,
+                        "sender address missing or invalid",
+                    )
+                    .await?;
                 }
-                return Err(HandlerError::Permanent("MM4_forward.REQ without a valid From".into()));
+                return Err(HandlerError::Permanent(
+                    "MM4_forward.REQ without a valid From".into(),
+                ));
             };
             // The SMTP envelope says which recipients this hop is for; the headers may
             // list others served elsewhere.
-            let mut addrs: Vec<Address> =
-                rcpt_to.iter().filter_map(|r| Address::parse_with(r, cc).ok()).collect();
+            let mut addrs: Vec<Address> = rcpt_to
+                .iter()
+                .filter_map(|r| Address::parse_with(r, cc).ok())
+                .collect();
             if addrs.is_empty() {
                 addrs = req.recipients().filter_map(|a| address_of(a, cc)).collect();
             }
@@ -119,7 +170,9 @@ async fn forward_req(
             });
             let m = MessageRecord {
                 id: id.clone(),
-                origin: Origin::Mm4 { partner: partner.to_string() },
+                origin: Origin::Mm4 {
+                    partner: partner.to_string(),
+                },
                 peer_message_id: req.message_id.clone(),
                 peer_transaction_id: Some(req.transaction_id.clone()),
                 from,
@@ -151,13 +204,25 @@ async fn forward_req(
                 .collect();
             records.create_message(&m, &rcpts).await?;
             let ttl = records.ttl_for(&m);
-            let me = AliasRecord { message_id: id.clone(), recipients: vec![] };
+            let me = AliasRecord {
+                message_id: id.clone(),
+                recipients: vec![],
+            };
             if let Some(pmid) = &req.message_id {
-                records.set_alias(AliasKind::PeerMessageId, pmid, &me, ttl).await?;
+                records
+                    .set_alias(AliasKind::PeerMessageId, pmid, &me, ttl)
+                    .await?;
             }
-            records.set_alias(AliasKind::PeerTransaction, &req.transaction_id, &me, ttl).await?;
             records
-                .event(&m, "received", None, format!("MM4_forward.REQ from partner {partner}, {size} bytes"))
+                .set_alias(AliasKind::PeerTransaction, &req.transaction_id, &me, ttl)
+                .await?;
+            records
+                .event(
+                    &m,
+                    "received",
+                    None,
+                    format!("MM4_forward.REQ from partner {partner}, {size} bytes"),
+                )
                 .await?;
             info!(message_id = %id, recipients = m.recipient_count, size, "MM4 message accepted");
             m
@@ -167,13 +232,27 @@ async fn forward_req(
     route_recipients(svc, &msg, &req, partner).await?;
 
     if req.ack_request {
-        let view = records.load(&id).await?.ok_or_else(|| HandlerError::Transient("message vanished".into()))?;
-        let accepted = view.recipients.iter().filter(|r| r.state != RecipientState::Rejected).count();
+        let view = records
+            .load(&id)
+            .await?
+            .ok_or_else(|| HandlerError::Transient("message vanished".into()))?;
+        let accepted = view
+            .recipients
+            .iter()
+            .filter(|r| r.state != RecipientState::Rejected)
+            .count();
         let (status, text) = if accepted > 0 {
             (RequestStatus::OK, "Message accepted".to_string())
         } else {
-            let reasons: Vec<&str> = view.recipients.iter().filter_map(|r| r.reason.as_deref()).collect();
-            (RequestStatus::ERROR_SENDING_ADDRESS_UNRESOLVED, format!("no deliverable recipient: {}", reasons.join("; ")))
+            let reasons: Vec<&str> = view
+                .recipients
+                .iter()
+                .filter_map(|r| r.reason.as_deref())
+                .collect();
+            (
+                RequestStatus::ERROR_SENDING_ADDRESS_UNRESOLVED,
+                format!("no deliverable recipient: {}", reasons.join("; ")),
+            )
         };
         answer_forward(svc, partner, &req, &id, status, &text).await?;
     }
@@ -191,30 +270,61 @@ async fn route_recipients(
 ) -> Result<(), HandlerError> {
     let records = svc.records();
     let Some(view) = records.load(&msg.id).await? else {
-        return Err(HandlerError::Transient("message vanished while routing".into()));
+        return Err(HandlerError::Transient(
+            "message vanished while routing".into(),
+        ));
     };
     let hops = req.forward_counter.unwrap_or(0);
     let mut transit: BTreeMap<String, Vec<RecipientRecord>> = BTreeMap::new();
-    for r in view.recipients.iter().filter(|r| r.state == RecipientState::Accepted) {
-        let route = svc.router.route(&msg.from, &r.address, Some(from_partner)).await?;
+    for r in view
+        .recipients
+        .iter()
+        .filter(|r| r.state == RecipientState::Accepted)
+    {
+        let route = svc
+            .router
+            .route(&msg.from, &r.address, Some(from_partner))
+            .await?;
         let (state, direction, reason) = match route {
-            Route::Local => (RecipientState::Routed, Some(Direction::Local), "local subscriber; awaiting MM1 retrieval".to_string()),
-            Route::Partner(p) if p == from_partner => {
-                (RecipientState::Rejected, None, format!("routing loop: route leads back to {p}"))
-            }
-            Route::Partner(p) if hops >= MAX_FORWARD_COUNTER => {
-                (RecipientState::Rejected, None, format!("forward counter {hops} reached the limit; not relaying to {p}"))
-            }
+            Route::Local => (
+                RecipientState::Routed,
+                Some(Direction::Local),
+                "local subscriber; awaiting MM1 retrieval".to_string(),
+            ),
+            Route::Partner(p) if p == from_partner => (
+                RecipientState::Rejected,
+                None,
+                format!("routing loop: route leads back to {p}"),
+            ),
+            Route::Partner(p) if hops >= MAX_FORWARD_COUNTER => (
+                RecipientState::Rejected,
+                None,
+                format!("forward counter {hops} reached the limit; not relaying to {p}"),
+            ),
             Route::Partner(p) => {
                 transit.entry(p).or_default().push(r.clone());
                 continue;
             }
             Route::Vasp(v) => {
-                let job = crate::domain::Job::Mm7Out { vasp: v.clone(), message_id: msg.id.clone(), recipient: r.index };
-                svc.queue.send(job.queue(), &job.to_bytes(), Duration::ZERO).await?;
-                (RecipientState::Routed, Some(Direction::Mm7 { vasp: v.clone() }), format!("queued for VASP {v}"))
+                let job = crate::domain::Job::Mm7Out {
+                    vasp: v.clone(),
+                    message_id: msg.id.clone(),
+                    recipient: r.index,
+                };
+                svc.queue
+                    .send(job.queue(), &job.to_bytes(), Duration::ZERO)
+                    .await?;
+                (
+                    RecipientState::Routed,
+                    Some(Direction::Mm7 { vasp: v.clone() }),
+                    format!("queued for VASP {v}"),
+                )
             }
-            Route::Blocked => (RecipientState::Rejected, None, "blocked by the routing callback".to_string()),
+            Route::Blocked => (
+                RecipientState::Rejected,
+                None,
+                "blocked by the routing callback".to_string(),
+            ),
             Route::Unroutable(why) => (RecipientState::Rejected, None, why),
         };
         set_route(svc, msg, r.index, state, direction, &reason, None).await?;
@@ -222,24 +332,74 @@ async fn route_recipients(
     for (partner, rcpts) in transit {
         let Some(pcfg) = svc.config.partner(&partner) else {
             for r in &rcpts {
-                set_route(svc, msg, r.index, RecipientState::Rejected, None, &format!("route names unknown partner {partner}"), None).await?;
+                set_route(
+                    svc,
+                    msg,
+                    r.index,
+                    RecipientState::Rejected,
+                    None,
+                    &format!("route names unknown partner {partner}"),
+                    None,
+                )
+                .await?;
             }
             continue;
         };
         let txid = transaction_id(&msg.id, &format!("fwd-{partner}"), &svc.config.mmsc.domain);
-        let mut out = req.for_transit(&txid, &svc.config.originator_system(), svc.clock.now().unix_secs());
+        let mut out = req.for_transit(
+            &txid,
+            &svc.config.originator_system(),
+            svc.clock.now().unix_secs(),
+        );
         out.mms_version = Some(pcfg.mms_version(&svc.config).to_string());
         out.ack_request = pcfg.request_ack;
-        let rcpt_to: Vec<String> = rcpts.iter().map(|r| envelope_address(&r.address, &pcfg.domain)).collect();
+        let rcpt_to: Vec<String> = rcpts
+            .iter()
+            .map(|r| envelope_address(&r.address, &pcfg.domain))
+            .collect();
         let indexes: Vec<u32> = rcpts.iter().map(|r| r.index).collect();
-        let pdu = OutboundPdu::ForwardReq { message_id: msg.id.clone(), recipients: indexes.clone(), transaction_id: txid.clone() };
-        let mail_from = envelope_address(&msg.from, msg.from.domain().unwrap_or(&svc.config.mmsc.domain));
+        let pdu = OutboundPdu::ForwardReq {
+            message_id: msg.id.clone(),
+            recipients: indexes.clone(),
+            transaction_id: txid.clone(),
+        };
+        let mail_from = envelope_address(
+            &msg.from,
+            msg.from.domain().unwrap_or(&svc.config.mmsc.domain),
+        );
         records
-            .set_alias(AliasKind::OurTransaction, &txid, &AliasRecord { message_id: msg.id.clone(), recipients: indexes }, records.ttl_for(msg))
+            .set_alias(
+                AliasKind::OurTransaction,
+                &txid,
+                &AliasRecord {
+                    message_id: msg.id.clone(),
+                    recipients: indexes,
+                },
+                records.ttl_for(msg),
+            )
             .await?;
-        send_mm4(svc, &partner, mail_from, rcpt_to, pdu, Mm4Pdu::ForwardReq(out).to_bytes()).await?;
+        send_mm4(
+            svc,
+            &partner,
+            mail_from,
+            rcpt_to,
+            pdu,
+            Mm4Pdu::ForwardReq(out).to_bytes(),
+        )
+        .await?;
         for r in &rcpts {
-            set_route(svc, msg, r.index, RecipientState::Routed, Some(Direction::Mm4 { partner: partner.clone() }), &format!("queued for partner {partner}"), Some(&txid)).await?;
+            set_route(
+                svc,
+                msg,
+                r.index,
+                RecipientState::Routed,
+                Some(Direction::Mm4 {
+                    partner: partner.clone(),
+                }),
+                &format!("queued for partner {partner}"),
+                Some(&txid),
+            )
+            .await?;
         }
     }
     Ok(())
@@ -270,8 +430,14 @@ async fn set_route(
         })
         .await?;
     if let Ok((r, true)) = changed {
-        let kind = if state == RecipientState::Rejected { "rejected" } else { "routed" };
-        records.event(msg, kind, Some(r.address.redacted()), reason).await?;
+        let kind = if state == RecipientState::Rejected {
+            "rejected"
+        } else {
+            "routed"
+        };
+        records
+            .event(msg, kind, Some(r.address.redacted()), reason)
+            .await?;
     }
     Ok(())
 }
@@ -291,17 +457,56 @@ async fn answer_forward(
         return Ok(());
     }
     let route = ack_route(svc, partner);
-    let domain = svc.config.partner(&route).map(|p| p.domain.clone()).unwrap_or_default();
-    let mut res = ForwardRes::answering(req, status.clone(), Some(text), svc.clock.now().unix_secs());
+    let domain = svc
+        .config
+        .partner(&route)
+        .map(|p| p.domain.clone())
+        .unwrap_or_default();
+    let mut res =
+        ForwardRes::answering(req, status.clone(), Some(text), svc.clock.now().unix_secs());
     res.mms_version = Some(mms_version(svc, &route));
     res.from = Some(Mm4Address::parse(&system_address(svc)));
-    let rcpt = req.reply_address().map(strip_angle).unwrap_or_else(|| format!("system-user@{domain}"));
-    let pdu = OutboundPdu::ForwardRes { transaction_id: req.transaction_id.clone(), message_id: Some(id.clone()) };
-    send_mm4(svc, &route, system_address(svc), vec![rcpt], pdu, Mm4Pdu::ForwardRes(res).to_bytes()).await?;
-    let ttl = svc.clock.now().plus(Duration::from_secs(svc.config.mmsc.retention_secs));
-    records.set_alias(AliasKind::Dedup, &marker, &AliasRecord { message_id: id.clone(), recipients: vec![] }, ttl).await?;
+    let rcpt = req
+        .reply_address()
+        .map(strip_angle)
+        .unwrap_or_else(|| format!("system-user@{domain}"));
+    let pdu = OutboundPdu::ForwardRes {
+        transaction_id: req.transaction_id.clone(),
+        message_id: Some(id.clone()),
+    };
+    send_mm4(
+        svc,
+        &route,
+        system_address(svc),
+        vec![rcpt],
+        pdu,
+        Mm4Pdu::ForwardRes(res).to_bytes(),
+    )
+    .await?;
+    let ttl = svc
+        .clock
+        .now()
+        .plus(Duration::from_secs(svc.config.mmsc.retention_secs));
+    records
+        .set_alias(
+            AliasKind::Dedup,
+            &marker,
+            &AliasRecord {
+                message_id: id.clone(),
+                recipients: vec![],
+            },
+            ttl,
+        )
+        .await?;
     if let Some((m, _)) = records.message(id).await? {
-        records.event(&m, "ack-queued", None, format!("MM4_forward.RES {} to {route}", status.as_str())).await?;
+        records
+            .event(
+                &m,
+                "ack-queued",
+                None,
+                format!("MM4_forward.RES {} to {route}", status.as_str()),
+            )
+            .await?;
     }
     Ok(())
 }
@@ -316,8 +521,14 @@ fn mms_version(svc: &Services, partner: &str) -> String {
 /// `MM4_forward.RES` from a partner: the fate of a forward.REQ we sent.
 async fn forward_res(svc: &Services, partner: &str, res: ForwardRes) -> Result<(), HandlerError> {
     let records = svc.records();
-    let Some(alias) = records.alias(AliasKind::OurTransaction, &res.transaction_id).await? else {
-        warn!(partner, "MM4_forward.RES for a transaction we do not know; ignored");
+    let Some(alias) = records
+        .alias(AliasKind::OurTransaction, &res.transaction_id)
+        .await?
+    else {
+        warn!(
+            partner,
+            "MM4_forward.RES for a transaction we do not know; ignored"
+        );
         return Ok(());
     };
     let Some((msg, _)) = records.message(&alias.message_id).await? else {
@@ -327,18 +538,36 @@ async fn forward_res(svc: &Services, partner: &str, res: ForwardRes) -> Result<(
     let text = res.status_text.clone().unwrap_or_default();
     if res.request_status.is_ok() {
         records
-            .event(&msg, "forward-res", None, format!("partner {partner} accepted: {} {text}", res.request_status.as_str()))
+            .event(
+                &msg,
+                "forward-res",
+                None,
+                format!(
+                    "partner {partner} accepted: {} {text}",
+                    res.request_status.as_str()
+                ),
+            )
             .await?;
         return Ok(());
     }
-    let reason = format!("partner {partner} refused: {} {text}", res.request_status.as_str());
+    let reason = format!(
+        "partner {partner} refused: {} {text}",
+        res.request_status.as_str()
+    );
     for index in &alias.recipients {
         let now = svc.clock.now();
         let outcome = records
-            .update_recipient(&msg, *index, |r| Ok::<bool, ()>(r.advance(RecipientState::Rejected, Some(reason.clone()), now).is_ok()))
+            .update_recipient(&msg, *index, |r| {
+                Ok::<bool, ()>(
+                    r.advance(RecipientState::Rejected, Some(reason.clone()), now)
+                        .is_ok(),
+                )
+            })
             .await?;
         if let Ok((r, true)) = outcome {
-            records.event(&msg, "rejected", Some(r.address.redacted()), reason.clone()).await?;
+            records
+                .event(&msg, "rejected", Some(r.address.redacted()), reason.clone())
+                .await?;
             report_to_originator(svc, &msg, &r, MmStatus::REJECTED, &reason).await?;
         }
     }
@@ -347,8 +576,13 @@ async fn forward_res(svc: &Services, partner: &str, res: ForwardRes) -> Result<(
 }
 
 /// Finds the message a report is about: our id in MM4 form, or the originator's id.
-async fn message_for_report(svc: &Services, message_id: Option<&str>) -> Result<Option<MessageRecord>, HandlerError> {
-    let Some(mid) = message_id else { return Ok(None) };
+async fn message_for_report(
+    svc: &Services,
+    message_id: Option<&str>,
+) -> Result<Option<MessageRecord>, HandlerError> {
+    let Some(mid) = message_id else {
+        return Ok(None);
+    };
     let records = svc.records();
     let ours = mid.split('@').next().unwrap_or(mid);
     let id = match records.resolve(ours).await? {
@@ -362,10 +596,20 @@ async fn message_for_report(svc: &Services, message_id: Option<&str>) -> Result<
 }
 
 /// The recipient of `msg` a report from `reporter` concerns.
-async fn reporting_recipient(svc: &Services, msg: &MessageRecord, reporter: Option<&Address>) -> Result<Option<RecipientRecord>, HandlerError> {
-    let Some(view) = svc.records().load(&msg.id).await? else { return Ok(None) };
+async fn reporting_recipient(
+    svc: &Services,
+    msg: &MessageRecord,
+    reporter: Option<&Address>,
+) -> Result<Option<RecipientRecord>, HandlerError> {
+    let Some(view) = svc.records().load(&msg.id).await? else {
+        return Ok(None);
+    };
     let found = match reporter {
-        Some(a) => view.recipients.iter().find(|r| r.address.key() == a.key()).cloned(),
+        Some(a) => view
+            .recipients
+            .iter()
+            .find(|r| r.address.key() == a.key())
+            .cloned(),
         None => None,
     };
     Ok(found.or_else(|| (view.recipients.len() == 1).then(|| view.recipients[0].clone())))
@@ -373,7 +617,11 @@ async fn reporting_recipient(svc: &Services, msg: &MessageRecord, reporter: Opti
 
 /// `MM4_delivery_report.REQ` from a partner: a recipient we forwarded to was reached
 /// (or not). Update state, relay to the originator, answer `.RES`.
-async fn delivery_report_req(svc: &Services, partner: &str, req: DeliveryReportReq) -> Result<(), HandlerError> {
+async fn delivery_report_req(
+    svc: &Services,
+    partner: &str,
+    req: DeliveryReportReq,
+) -> Result<(), HandlerError> {
     let records = svc.records();
     let cc = svc.config.mmsc.country_code.as_deref();
     let msg = message_for_report(svc, req.message_id.as_deref()).await?;
@@ -390,15 +638,25 @@ async fn delivery_report_req(svc: &Services, partner: &str, req: DeliveryReportR
                     _ => None,
                 };
                 let detail = format!("MM4_delivery_report.REQ from {partner}: {}", code.as_str());
-                records.event(msg, "delivery-report", Some(r.address.redacted()), detail.clone()).await?;
+                records
+                    .event(
+                        msg,
+                        "delivery-report",
+                        Some(r.address.redacted()),
+                        detail.clone(),
+                    )
+                    .await?;
                 if let Some(to) = target {
                     let now = svc.clock.now();
                     records
-                        .update_recipient(msg, r.index, |rec| Ok::<bool, ()>(rec.advance(to, Some(detail.clone()), now).is_ok()))
+                        .update_recipient(msg, r.index, |rec| {
+                            Ok::<bool, ()>(rec.advance(to, Some(detail.clone()), now).is_ok())
+                        })
                         .await?
                         .ok();
                 }
-                report_to_originator(svc, msg, &r, code, req.status_text.as_deref().unwrap_or("")).await?;
+                report_to_originator(svc, msg, &r, code, req.status_text.as_deref().unwrap_or(""))
+                    .await?;
                 records.refresh_state(&msg.id).await?;
             }
             RequestStatus::OK
@@ -413,20 +671,38 @@ async fn delivery_report_req(svc: &Services, partner: &str, req: DeliveryReportR
         let mut res = DeliveryReportRes::answering(&req, status, None, svc.clock.now().unix_secs());
         res.mms_version = Some(mms_version(svc, &route));
         res.from = Some(Mm4Address::parse(&system_address(svc)));
-        let domain = svc.config.partner(&route).map(|p| p.domain.clone()).unwrap_or_default();
+        let domain = svc
+            .config
+            .partner(&route)
+            .map(|p| p.domain.clone())
+            .unwrap_or_default();
         let rcpt = req
             .reply_address()
             .map(String::from)
             .or_else(|| req.from.as_ref().map(|f| f.raw.clone()))
             .unwrap_or_else(|| format!("system-user@{domain}"));
-        let pdu = OutboundPdu::DeliveryReportRes { transaction_id: req.transaction_id.clone() };
-        send_mm4(svc, &route, system_address(svc), vec![strip_angle(&rcpt)], pdu, Mm4Pdu::DeliveryReportRes(res).to_bytes()).await?;
+        let pdu = OutboundPdu::DeliveryReportRes {
+            transaction_id: req.transaction_id.clone(),
+        };
+        send_mm4(
+            svc,
+            &route,
+            system_address(svc),
+            vec![strip_angle(&rcpt)],
+            pdu,
+            Mm4Pdu::DeliveryReportRes(res).to_bytes(),
+        )
+        .await?;
     }
     Ok(())
 }
 
 /// `MM4_read_reply_report.REQ` from a partner: relay to the originator, answer `.RES`.
-async fn read_reply_req(svc: &Services, partner: &str, req: ReadReplyReq) -> Result<(), HandlerError> {
+async fn read_reply_req(
+    svc: &Services,
+    partner: &str,
+    req: ReadReplyReq,
+) -> Result<(), HandlerError> {
     let records = svc.records();
     let cc = svc.config.mmsc.country_code.as_deref();
     let msg = message_for_report(svc, req.message_id.as_deref()).await?;
@@ -435,22 +711,55 @@ async fn read_reply_req(svc: &Services, partner: &str, req: ReadReplyReq) -> Res
             let reporter = req.from.as_ref().and_then(|f| address_of(f, cc));
             let who = reporter.as_ref().map(|a| a.redacted());
             let read = req.read_status.as_str().to_string();
-            records.event(msg, "read-report", who, format!("MM4_read_reply_report.REQ from {partner}: {read}")).await?;
+            records
+                .event(
+                    msg,
+                    "read-report",
+                    who,
+                    format!("MM4_read_reply_report.REQ from {partner}: {read}"),
+                )
+                .await?;
             if let Origin::Mm4 { partner: origin } = &msg.origin
                 && msg.read_report
             {
-                let txid = transaction_id(&msg.id, &format!("rr-{}", req.transaction_id.len()), &svc.config.mmsc.domain);
+                let txid = transaction_id(
+                    &msg.id,
+                    &format!("rr-{}", req.transaction_id.len()),
+                    &svc.config.mmsc.domain,
+                );
                 let mut out = req.clone();
                 out.transaction_id = txid.clone();
                 out.message_id = msg.peer_message_id.clone().or(out.message_id);
                 out.originator_system = Some(system_address(svc));
                 out.ack_request = svc.config.partner(origin).is_some_and(|p| p.request_ack);
                 out.mms_version = Some(mms_version(svc, origin));
-                let domain = svc.config.partner(origin).map(|p| p.domain.clone()).unwrap_or_default();
+                let domain = svc
+                    .config
+                    .partner(origin)
+                    .map(|p| p.domain.clone())
+                    .unwrap_or_default();
                 let rcpt = envelope_address(&msg.from, msg.from.domain().unwrap_or(&domain));
-                let pdu = OutboundPdu::ReadReplyReq { transaction_id: txid, message_id: Some(msg.id.clone()) };
-                send_mm4(svc, origin, system_address(svc), vec![rcpt], pdu, Mm4Pdu::ReadReplyReq(out).to_bytes()).await?;
-                records.event(msg, "read-report-relayed", None, format!("to partner {origin}")).await?;
+                let pdu = OutboundPdu::ReadReplyReq {
+                    transaction_id: txid,
+                    message_id: Some(msg.id.clone()),
+                };
+                send_mm4(
+                    svc,
+                    origin,
+                    system_address(svc),
+                    vec![rcpt],
+                    pdu,
+                    Mm4Pdu::ReadReplyReq(out).to_bytes(),
+                )
+                .await?;
+                records
+                    .event(
+                        msg,
+                        "read-report-relayed",
+                        None,
+                        format!("to partner {origin}"),
+                    )
+                    .await?;
             }
             RequestStatus::OK
         }
@@ -461,14 +770,28 @@ async fn read_reply_req(svc: &Services, partner: &str, req: ReadReplyReq) -> Res
         let mut res = ReadReplyRes::answering(&req, status, None, svc.clock.now().unix_secs());
         res.mms_version = Some(mms_version(svc, &route));
         res.from = Some(Mm4Address::parse(&system_address(svc)));
-        let domain = svc.config.partner(&route).map(|p| p.domain.clone()).unwrap_or_default();
+        let domain = svc
+            .config
+            .partner(&route)
+            .map(|p| p.domain.clone())
+            .unwrap_or_default();
         let rcpt = req
             .reply_address()
             .map(String::from)
             .or_else(|| req.from.as_ref().map(|f| f.raw.clone()))
             .unwrap_or_else(|| format!("system-user@{domain}"));
-        let pdu = OutboundPdu::ReadReplyRes { transaction_id: req.transaction_id.clone() };
-        send_mm4(svc, &route, system_address(svc), vec![strip_angle(&rcpt)], pdu, Mm4Pdu::ReadReplyRes(res).to_bytes()).await?;
+        let pdu = OutboundPdu::ReadReplyRes {
+            transaction_id: req.transaction_id.clone(),
+        };
+        send_mm4(
+            svc,
+            &route,
+            system_address(svc),
+            vec![strip_angle(&rcpt)],
+            pdu,
+            Mm4Pdu::ReadReplyRes(res).to_bytes(),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -482,14 +805,30 @@ fn strip_angle(s: &str) -> String {
 }
 
 /// `.RES` to a report we sent: record it on the message's timeline.
-async fn report_res(svc: &Services, partner: &str, txid: &str, status: &RequestStatus, kind: &str) -> Result<(), HandlerError> {
+async fn report_res(
+    svc: &Services,
+    partner: &str,
+    txid: &str,
+    status: &RequestStatus,
+    kind: &str,
+) -> Result<(), HandlerError> {
     let records = svc.records();
     let Some(alias) = records.alias(AliasKind::OurTransaction, txid).await? else {
-        warn!(partner, kind, "response for a transaction we do not know; ignored");
+        warn!(
+            partner,
+            kind, "response for a transaction we do not know; ignored"
+        );
         return Ok(());
     };
     if let Some((msg, _)) = records.message(&alias.message_id).await? {
-        records.event(&msg, kind, None, format!("partner {partner}: {}", status.as_str())).await?;
+        records
+            .event(
+                &msg,
+                kind,
+                None,
+                format!("partner {partner}: {}", status.as_str()),
+            )
+            .await?;
     }
     Ok(())
 }
@@ -510,13 +849,26 @@ pub async fn report_to_originator(
     match &msg.origin {
         Origin::Mm4 { partner } => {
             let Some(pcfg) = svc.config.partner(partner) else {
-                records.event(msg, "report-undeliverable", Some(r.address.redacted()), format!("partner {partner} is no longer configured")).await?;
+                records
+                    .event(
+                        msg,
+                        "report-undeliverable",
+                        Some(r.address.redacted()),
+                        format!("partner {partner} is no longer configured"),
+                    )
+                    .await?;
                 return Ok(());
             };
-            let txid = transaction_id(&msg.id, &format!("dr-{}-{}", r.index, status.as_str().to_ascii_lowercase()), &svc.config.mmsc.domain);
+            let txid = transaction_id(
+                &msg.id,
+                &format!("dr-{}-{}", r.index, status.as_str().to_ascii_lowercase()),
+                &svc.config.mmsc.domain,
+            );
             let mut dr = DeliveryReportReq::new(
                 &txid,
-                msg.peer_message_id.clone().unwrap_or_else(|| outbound::mm4_message_id(&msg.id, &svc.config.mmsc.domain)),
+                msg.peer_message_id
+                    .clone()
+                    .unwrap_or_else(|| outbound::mm4_message_id(&msg.id, &svc.config.mmsc.domain)),
                 Mm4Address::from_address(&r.address, &svc.config.mmsc.domain),
                 Mm4Address::from_address(&msg.from, &pcfg.domain),
                 status.clone(),
@@ -529,16 +881,47 @@ pub async fn report_to_originator(
                 dr.status_text = Some(text.to_string());
             }
             let rcpt = envelope_address(&msg.from, msg.from.domain().unwrap_or(&pcfg.domain));
-            let pdu = OutboundPdu::DeliveryReportReq { transaction_id: txid.clone(), message_id: Some(msg.id.clone()) };
+            let pdu = OutboundPdu::DeliveryReportReq {
+                transaction_id: txid.clone(),
+                message_id: Some(msg.id.clone()),
+            };
             records
-                .set_alias(AliasKind::OurTransaction, &txid, &AliasRecord { message_id: msg.id.clone(), recipients: vec![r.index] }, records.ttl_for(msg))
+                .set_alias(
+                    AliasKind::OurTransaction,
+                    &txid,
+                    &AliasRecord {
+                        message_id: msg.id.clone(),
+                        recipients: vec![r.index],
+                    },
+                    records.ttl_for(msg),
+                )
                 .await?;
-            send_mm4(svc, partner, system_address(svc), vec![rcpt], pdu, Mm4Pdu::DeliveryReportReq(dr).to_bytes()).await?;
-            records.event(msg, "delivery-report-queued", Some(r.address.redacted()), format!("{} to partner {partner}", status.as_str())).await?;
+            send_mm4(
+                svc,
+                partner,
+                system_address(svc),
+                vec![rcpt],
+                pdu,
+                Mm4Pdu::DeliveryReportReq(dr).to_bytes(),
+            )
+            .await?;
+            records
+                .event(
+                    msg,
+                    "delivery-report-queued",
+                    Some(r.address.redacted()),
+                    format!("{} to partner {partner}", status.as_str()),
+                )
+                .await?;
         }
         Origin::Mm1 { .. } | Origin::Mm7 { .. } => {
             records
-                .event(msg, "report-pending", Some(r.address.redacted()), format!("{} (no MM1/MM7 report path in this build)", status.as_str()))
+                .event(
+                    msg,
+                    "report-pending",
+                    Some(r.address.redacted()),
+                    format!("{} (no MM1/MM7 report path in this build)", status.as_str()),
+                )
                 .await?;
         }
     }
@@ -559,14 +942,21 @@ pub async fn recipient_event(
         return Err(HandlerError::Permanent(format!("no message {id}")));
     };
     let Some(current) = records.recipient(id, index).await? else {
-        return Err(HandlerError::Permanent(format!("message {id} has no recipient #{index}")));
+        return Err(HandlerError::Permanent(format!(
+            "message {id} has no recipient #{index}"
+        )));
     };
     if current.state == state {
         return Ok(()); // a repeat of an event already applied
     }
     if !current.state.can_move_to(state) {
         records
-            .event(&msg, "ignored-event", Some(current.address.redacted()), format!("{} -> {state} is not allowed", current.state))
+            .event(
+                &msg,
+                "ignored-event",
+                Some(current.address.redacted()),
+                format!("{} -> {state} is not allowed", current.state),
+            )
             .await?;
         return Ok(());
     }
@@ -583,12 +973,18 @@ pub async fn recipient_event(
         report_to_originator(svc, &msg, &current, s, reason.unwrap_or("")).await?;
     }
     let now = svc.clock.now();
-    let why = reason.map(String::from).unwrap_or_else(|| format!("recipient {state}"));
+    let why = reason
+        .map(String::from)
+        .unwrap_or_else(|| format!("recipient {state}"));
     records
-        .update_recipient(&msg, index, |r| Ok::<bool, ()>(r.advance(state, Some(why.clone()), now).is_ok()))
+        .update_recipient(&msg, index, |r| {
+            Ok::<bool, ()>(r.advance(state, Some(why.clone()), now).is_ok())
+        })
         .await?
         .ok();
-    records.event(&msg, state.as_str(), Some(current.address.redacted()), why).await?;
+    records
+        .event(&msg, state.as_str(), Some(current.address.redacted()), why)
+        .await?;
     records.refresh_state(id).await?;
     Ok(())
 }

@@ -19,23 +19,43 @@ pub async fn handle(
     receive_count: u32,
 ) -> Result<(), HandlerError> {
     let Some(bytes) = svc.objects.get(object_key).await? else {
-        return Err(HandlerError::Permanent(format!("PDU {object_key} to send is missing")));
+        return Err(HandlerError::Permanent(format!(
+            "PDU {object_key} to send is missing"
+        )));
     };
-    let envelope = Envelope { mail_from: mail_from.to_string(), rcpt_to: rcpt_to.to_vec() };
+    let envelope = Envelope {
+        mail_from: mail_from.to_string(),
+        rcpt_to: rcpt_to.to_vec(),
+    };
     let max_attempts = svc.config.partner(partner).map_or(1, |p| p.max_attempts);
     match svc.mm4.send(partner, &envelope, &bytes).await {
         Ok(reply) => {
-            info!(partner, pdu = pdu.name(), attempt = receive_count, "MM4 PDU delivered");
+            info!(
+                partner,
+                pdu = pdu.name(),
+                attempt = receive_count,
+                "MM4 PDU delivered"
+            );
             delivered(svc, partner, pdu, &reply).await
         }
         Err(TransportError::Transient(why)) if receive_count < max_attempts => {
-            note(svc, pdu, "send-retry", &format!("{} to {partner}, attempt {receive_count}/{max_attempts}: {why}", pdu.name()))
-                .await?;
+            note(
+                svc,
+                pdu,
+                "send-retry",
+                &format!(
+                    "{} to {partner}, attempt {receive_count}/{max_attempts}: {why}",
+                    pdu.name()
+                ),
+            )
+            .await?;
             Err(HandlerError::Transient(why))
         }
         Err(e) => {
             let why = match &e {
-                TransportError::Transient(w) => format!("gave up after {receive_count} attempts: {w}"),
+                TransportError::Transient(w) => {
+                    format!("gave up after {receive_count} attempts: {w}")
+                }
                 other => other.to_string(),
             };
             warn!(partner, pdu = pdu.name(), reason = %why, "MM4 delivery failed");
@@ -56,7 +76,12 @@ fn message_of(pdu: &OutboundPdu) -> Option<&MessageId> {
 }
 
 /// Adds an event to the message the PDU concerns, if we know it.
-async fn note(svc: &Services, pdu: &OutboundPdu, kind: &str, detail: &str) -> Result<(), HandlerError> {
+async fn note(
+    svc: &Services,
+    pdu: &OutboundPdu,
+    kind: &str,
+    detail: &str,
+) -> Result<(), HandlerError> {
     let records = svc.records();
     if let Some(id) = message_of(pdu)
         && let Some((msg, _)) = records.message(id).await?
@@ -66,9 +91,25 @@ async fn note(svc: &Services, pdu: &OutboundPdu, kind: &str, detail: &str) -> Re
     Ok(())
 }
 
-async fn delivered(svc: &Services, partner: &str, pdu: &OutboundPdu, reply: &str) -> Result<(), HandlerError> {
-    let OutboundPdu::ForwardReq { message_id, recipients, .. } = pdu else {
-        return note(svc, pdu, "sent", &format!("{} to {partner}: {reply}", pdu.name())).await;
+async fn delivered(
+    svc: &Services,
+    partner: &str,
+    pdu: &OutboundPdu,
+    reply: &str,
+) -> Result<(), HandlerError> {
+    let OutboundPdu::ForwardReq {
+        message_id,
+        recipients,
+        ..
+    } = pdu
+    else {
+        return note(
+            svc,
+            pdu,
+            "sent",
+            &format!("{} to {partner}: {reply}", pdu.name()),
+        )
+        .await;
     };
     let records = svc.records();
     let Some((msg, _)) = records.message(message_id).await? else {
@@ -79,20 +120,48 @@ async fn delivered(svc: &Services, partner: &str, pdu: &OutboundPdu, reply: &str
     for index in recipients {
         let changed = records
             .update_recipient(&msg, *index, |r| {
-                Ok::<bool, ()>(r.state == RecipientState::Routed && r.advance(RecipientState::Forwarded, Some(reason.clone()), now).is_ok())
+                Ok::<bool, ()>(
+                    r.state == RecipientState::Routed
+                        && r.advance(RecipientState::Forwarded, Some(reason.clone()), now)
+                            .is_ok(),
+                )
             })
             .await?;
         if let Ok((r, true)) = changed {
-            records.event(&msg, "forwarded", Some(r.address.redacted()), format!("MM4_forward.REQ to {partner}: {reply}")).await?;
+            records
+                .event(
+                    &msg,
+                    "forwarded",
+                    Some(r.address.redacted()),
+                    format!("MM4_forward.REQ to {partner}: {reply}"),
+                )
+                .await?;
         }
     }
     records.refresh_state(&msg.id).await?;
     Ok(())
 }
 
-async fn failed(svc: &Services, partner: &str, pdu: &OutboundPdu, e: &TransportError, why: &str) -> Result<(), HandlerError> {
-    let OutboundPdu::ForwardReq { message_id, recipients, .. } = pdu else {
-        return note(svc, pdu, "send-failed", &format!("{} to {partner}: {why}", pdu.name())).await;
+async fn failed(
+    svc: &Services,
+    partner: &str,
+    pdu: &OutboundPdu,
+    e: &TransportError,
+    why: &str,
+) -> Result<(), HandlerError> {
+    let OutboundPdu::ForwardReq {
+        message_id,
+        recipients,
+        ..
+    } = pdu
+    else {
+        return note(
+            svc,
+            pdu,
+            "send-failed",
+            &format!("{} to {partner}: {why}", pdu.name()),
+        )
+        .await;
     };
     let records = svc.records();
     let Some((msg, _)) = records.message(message_id).await? else {
@@ -107,10 +176,17 @@ async fn failed(svc: &Services, partner: &str, pdu: &OutboundPdu, e: &TransportE
     let reason = format!("MM4 to {partner} failed: {why}");
     for index in recipients {
         let changed = records
-            .update_recipient(&msg, *index, |r| Ok::<bool, ()>(r.advance(RecipientState::Failed, Some(reason.clone()), now).is_ok()))
+            .update_recipient(&msg, *index, |r| {
+                Ok::<bool, ()>(
+                    r.advance(RecipientState::Failed, Some(reason.clone()), now)
+                        .is_ok(),
+                )
+            })
             .await?;
         if let Ok((r, true)) = changed {
-            records.event(&msg, "failed", Some(r.address.redacted()), reason.clone()).await?;
+            records
+                .event(&msg, "failed", Some(r.address.redacted()), reason.clone())
+                .await?;
             report_to_originator(svc, &msg, &r, status.clone(), &reason).await?;
         }
     }

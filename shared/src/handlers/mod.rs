@@ -95,17 +95,40 @@ impl From<RoutingError> for HandlerError {
 /// the first delivery); handlers that give up after N attempts use it.
 pub async fn handle(svc: &Services, job: &Job, receive_count: u32) -> Result<(), HandlerError> {
     match job {
-        Job::Ingest { interface: Interface::Mm4, object_key, peer, rcpt_to, received_at, .. } => {
-            ingest::mm4(svc, object_key, peer, rcpt_to, *received_at).await
-        }
+        Job::Ingest {
+            interface: Interface::Mm4,
+            object_key,
+            peer,
+            rcpt_to,
+            received_at,
+            ..
+        } => ingest::mm4(svc, object_key, peer, rcpt_to, *received_at).await,
         Job::Ingest { interface, .. } => Err(HandlerError::Permanent(format!(
             "no ingest handler for {interface:?} in this build"
         ))),
-        Job::RecipientEvent { message_id, recipient, state, reason } => {
-            ingest::recipient_event(svc, message_id, *recipient, *state, reason.as_deref()).await
-        }
-        Job::Mm4Out { partner, object_key, mail_from, rcpt_to, pdu } => {
-            mm4_out::handle(svc, partner, object_key, mail_from, rcpt_to, pdu, receive_count).await
+        Job::RecipientEvent {
+            message_id,
+            recipient,
+            state,
+            reason,
+        } => ingest::recipient_event(svc, message_id, *recipient, *state, reason.as_deref()).await,
+        Job::Mm4Out {
+            partner,
+            object_key,
+            mail_from,
+            rcpt_to,
+            pdu,
+        } => {
+            mm4_out::handle(
+                svc,
+                partner,
+                object_key,
+                mail_from,
+                rcpt_to,
+                pdu,
+                receive_count,
+            )
+            .await
         }
         Job::Mm1Notify { .. } | Job::Mm7Out { .. } => Err(HandlerError::Transient(format!(
             "{} jobs are kept until that interface is enabled",

@@ -20,7 +20,13 @@ pub fn mm4_message_id(id: &MessageId, domain: &str) -> String {
 /// Turns any id into an object-key-safe segment.
 fn key_segment(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -33,10 +39,24 @@ pub async fn send_mm4(
     pdu: OutboundPdu,
     bytes: Vec<u8>,
 ) -> Result<(), HandlerError> {
-    let object_key = format!("out/mm4/{}/{}.eml", key_segment(partner), key_segment(pdu.transaction_id()));
-    svc.objects.put(&object_key, bytes.into(), "message/rfc822").await?;
-    let job = Job::Mm4Out { partner: partner.to_string(), object_key, mail_from, rcpt_to, pdu };
-    svc.queue.send(job.queue(), &job.to_bytes(), Duration::ZERO).await?;
+    let object_key = format!(
+        "out/mm4/{}/{}.eml",
+        key_segment(partner),
+        key_segment(pdu.transaction_id())
+    );
+    svc.objects
+        .put(&object_key, bytes.into(), "message/rfc822")
+        .await?;
+    let job = Job::Mm4Out {
+        partner: partner.to_string(),
+        object_key,
+        mail_from,
+        rcpt_to,
+        pdu,
+    };
+    svc.queue
+        .send(job.queue(), &job.to_bytes(), Duration::ZERO)
+        .await?;
     Ok(())
 }
 
@@ -65,8 +85,15 @@ mod tests {
     #[test]
     fn derives_stable_ids_and_safe_keys() {
         let id = MessageId("a".repeat(32));
-        assert_eq!(transaction_id(&id, "res", "mms.x"), format!("{}.res@mms.x", "a".repeat(32)));
-        assert_eq!(key_segment("60755231.94578772@mmsc"), "60755231.94578772_mmsc");
-        crate::ports::validate_key(&format!("out/mm4/p/{}.eml", key_segment("\"x y\"@z/../w"))).unwrap();
+        assert_eq!(
+            transaction_id(&id, "res", "mms.x"),
+            format!("{}.res@mms.x", "a".repeat(32))
+        );
+        assert_eq!(
+            key_segment("60755231.94578772@mmsc"),
+            "60755231.94578772_mmsc"
+        );
+        crate::ports::validate_key(&format!("out/mm4/p/{}.eml", key_segment("\"x y\"@z/../w")))
+            .unwrap();
     }
 }

@@ -13,7 +13,9 @@
 //! partner's retransmitted request). Every record expires with the message plus the
 //! retention period, so nothing needs a scan to clean up.
 
-use crate::domain::{EventRecord, MessageId, MessageRecord, MessageState, RecipientRecord, Timestamp};
+use crate::domain::{
+    EventRecord, MessageId, MessageRecord, MessageState, RecipientRecord, Timestamp,
+};
 use crate::ports::{Clock, Item, Key, StateStore, StoreError, Version};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::time::Duration;
@@ -23,7 +25,11 @@ pub enum RecordError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("corrupt record {pk}/{sk}: {error}")]
-    Corrupt { pk: String, sk: String, error: String },
+    Corrupt {
+        pk: String,
+        sk: String,
+        error: String,
+    },
     #[error("no message {0}")]
     NoSuchMessage(MessageId),
     #[error("message {0} has no recipient #{1}")]
@@ -117,12 +123,18 @@ fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 
 impl<'a> Records<'a> {
     pub fn new(state: &'a dyn StateStore, clock: &'a dyn Clock, retention: Duration) -> Self {
-        Records { state, clock, retention }
+        Records {
+            state,
+            clock,
+            retention,
+        }
     }
 
     /// Expiry of every record of a message.
     pub fn ttl_for(&self, msg: &MessageRecord) -> Timestamp {
-        msg.expires_at.unwrap_or(msg.received_at).plus(self.retention)
+        msg.expires_at
+            .unwrap_or(msg.received_at)
+            .plus(self.retention)
     }
 
     /// Writes a new message with its recipients (the message record last, so a
@@ -136,21 +148,36 @@ impl<'a> Records<'a> {
         let pk = message_pk(&msg.id);
         let ttl = Some(self.ttl_for(msg));
         for r in recipients {
-            self.state.put(&Key::new(&pk, rcpt_sk(r.index)), &encode(r), ttl).await?;
+            self.state
+                .put(&Key::new(&pk, rcpt_sk(r.index)), &encode(r), ttl)
+                .await?;
         }
-        self.state.put(&Key::new(&pk, "meta"), &encode(msg), ttl).await?;
+        self.state
+            .put(&Key::new(&pk, "meta"), &encode(msg), ttl)
+            .await?;
         Ok(())
     }
 
-    pub async fn message(&self, id: &MessageId) -> Result<Option<(MessageRecord, Version)>, RecordError> {
+    pub async fn message(
+        &self,
+        id: &MessageId,
+    ) -> Result<Option<(MessageRecord, Version)>, RecordError> {
         match self.state.get(&Key::new(message_pk(id), "meta")).await? {
             Some(item) => Ok(Some((decode(&item)?, item.version))),
             None => Ok(None),
         }
     }
 
-    pub async fn recipient(&self, id: &MessageId, index: u32) -> Result<Option<RecipientRecord>, RecordError> {
-        match self.state.get(&Key::new(message_pk(id), rcpt_sk(index))).await? {
+    pub async fn recipient(
+        &self,
+        id: &MessageId,
+        index: u32,
+    ) -> Result<Option<RecipientRecord>, RecordError> {
+        match self
+            .state
+            .get(&Key::new(message_pk(id), rcpt_sk(index)))
+            .await?
+        {
             Some(item) => Ok(Some(decode(&item)?)),
             None => Ok(None),
         }
@@ -171,7 +198,11 @@ impl<'a> Records<'a> {
                 events.push(decode::<EventRecord>(item)?);
             }
         }
-        Ok(message.map(|message| MessageView { message, recipients, events }))
+        Ok(message.map(|message| MessageView {
+            message,
+            recipients,
+            events,
+        }))
     }
 
     /// Read-modify-write of one recipient with compare-and-set. `f` returns `false`
@@ -197,7 +228,11 @@ impl<'a> Records<'a> {
                 Ok(true) => {}
             }
             rec.updated_at = self.clock.now();
-            match self.state.update(&key, item.version, &encode(&rec), Some(self.ttl_for(msg))).await {
+            match self
+                .state
+                .update(&key, item.version, &encode(&rec), Some(self.ttl_for(msg)))
+                .await
+            {
                 Ok(_) => return Ok(Ok((rec, true))),
                 Err(e) if e.is_conflict() => continue,
                 Err(e) => return Err(e.into()),
@@ -222,7 +257,11 @@ impl<'a> Records<'a> {
             }
             msg.state = state;
             let key = Key::new(message_pk(id), "meta");
-            match self.state.update(&key, version, &encode(&msg), Some(self.ttl_for(&msg))).await {
+            match self
+                .state
+                .update(&key, version, &encode(&msg), Some(self.ttl_for(&msg)))
+                .await
+            {
                 Ok(_) => return Ok(Some(state)),
                 Err(e) if e.is_conflict() => continue,
                 Err(e) => return Err(e.into()),
@@ -241,9 +280,19 @@ impl<'a> Records<'a> {
     ) -> Result<(), RecordError> {
         let at = self.clock.now();
         let rnd = uuid::Uuid::new_v4().as_u128() as u32;
-        let key = Key::new(message_pk(&msg.id), format!("event#{:013}#{rnd:08x}", at.millis().max(0)));
-        let ev = EventRecord { at, kind: kind.to_string(), recipient, detail: detail.into() };
-        self.state.put(&key, &encode(&ev), Some(self.ttl_for(msg))).await?;
+        let key = Key::new(
+            message_pk(&msg.id),
+            format!("event#{:013}#{rnd:08x}", at.millis().max(0)),
+        );
+        let ev = EventRecord {
+            at,
+            kind: kind.to_string(),
+            recipient,
+            detail: detail.into(),
+        };
+        self.state
+            .put(&key, &encode(&ev), Some(self.ttl_for(msg)))
+            .await?;
         Ok(())
     }
 
@@ -257,13 +306,19 @@ impl<'a> Records<'a> {
         expires_at: Timestamp,
     ) -> Result<Claim, RecordError> {
         let key = alias_key(kind, value);
-        match self.state.create(&key, &encode(alias), Some(expires_at)).await {
+        match self
+            .state
+            .create(&key, &encode(alias), Some(expires_at))
+            .await
+        {
             Ok(_) => Ok(Claim::New),
             Err(e) if e.is_conflict() => match self.state.get(&key).await? {
                 Some(item) => Ok(Claim::Existing(decode(&item)?)),
                 // It expired between the two calls: try once more.
                 None => {
-                    self.state.create(&key, &encode(alias), Some(expires_at)).await?;
+                    self.state
+                        .create(&key, &encode(alias), Some(expires_at))
+                        .await?;
                     Ok(Claim::New)
                 }
             },
@@ -279,11 +334,17 @@ impl<'a> Records<'a> {
         alias: &AliasRecord,
         expires_at: Timestamp,
     ) -> Result<(), RecordError> {
-        self.state.put(&alias_key(kind, value), &encode(alias), Some(expires_at)).await?;
+        self.state
+            .put(&alias_key(kind, value), &encode(alias), Some(expires_at))
+            .await?;
         Ok(())
     }
 
-    pub async fn alias(&self, kind: AliasKind, value: &str) -> Result<Option<AliasRecord>, RecordError> {
+    pub async fn alias(
+        &self,
+        kind: AliasKind,
+        value: &str,
+    ) -> Result<Option<AliasRecord>, RecordError> {
         match self.state.get(&alias_key(kind, value)).await? {
             Some(item) => Ok(Some(decode(&item)?)),
             None => Ok(None),
@@ -293,14 +354,20 @@ impl<'a> Records<'a> {
     /// Finds a message by our id, the originator's Message-ID or a Transaction-ID
     /// (ours or a peer's). Quotes and angle brackets around the id are ignored.
     pub async fn resolve(&self, any_id: &str) -> Result<Option<MessageId>, RecordError> {
-        let id = any_id.trim().trim_matches(|c| c == '"' || c == '<' || c == '>');
+        let id = any_id
+            .trim()
+            .trim_matches(|c| c == '"' || c == '<' || c == '>');
         if MessageId::looks_like(id) {
             let mid = MessageId(id.to_string());
             if self.message(&mid).await?.is_some() {
                 return Ok(Some(mid));
             }
         }
-        for kind in [AliasKind::PeerMessageId, AliasKind::PeerTransaction, AliasKind::OurTransaction] {
+        for kind in [
+            AliasKind::PeerMessageId,
+            AliasKind::PeerTransaction,
+            AliasKind::OurTransaction,
+        ] {
             if let Some(a) = self.alias(kind, id).await? {
                 return Ok(Some(a.message_id));
             }
@@ -320,7 +387,9 @@ mod tests {
     fn msg() -> MessageRecord {
         MessageRecord {
             id: MessageId::generate(),
-            origin: Origin::Mm4 { partner: "p".into() },
+            origin: Origin::Mm4 {
+                partner: "p".into(),
+            },
             peer_message_id: Some("148478240@mmsc.hub".into()),
             peer_transaction_id: Some("t-1".into()),
             from: Address::parse("+447779998888").unwrap(),
@@ -360,13 +429,21 @@ mod tests {
         r.create_message(&m, &[rcpt(&m)]).await.unwrap();
         r.event(&m, "received", None, "from p").await.unwrap();
         let ttl = r.ttl_for(&m);
-        let alias = AliasRecord { message_id: m.id.clone(), recipients: vec![] };
-        r.set_alias(AliasKind::PeerMessageId, "148478240@mmsc.hub", &alias, ttl).await.unwrap();
+        let alias = AliasRecord {
+            message_id: m.id.clone(),
+            recipients: vec![],
+        };
+        r.set_alias(AliasKind::PeerMessageId, "148478240@mmsc.hub", &alias, ttl)
+            .await
+            .unwrap();
         let v = r.load(&m.id).await.unwrap().unwrap();
         assert_eq!(v.message, m);
         assert_eq!(v.recipients.len(), 1);
         assert_eq!(v.events[0].kind, "received");
-        assert_eq!(r.resolve("\"148478240@mmsc.hub\"").await.unwrap(), Some(m.id.clone()));
+        assert_eq!(
+            r.resolve("\"148478240@mmsc.hub\"").await.unwrap(),
+            Some(m.id.clone())
+        );
         assert_eq!(r.resolve(m.id.as_str()).await.unwrap(), Some(m.id.clone()));
         assert_eq!(r.resolve("nope").await.unwrap(), None);
     }
@@ -379,21 +456,33 @@ mod tests {
         let m = msg();
         r.create_message(&m, &[rcpt(&m)]).await.unwrap();
         let out = r
-            .update_recipient(&m, 0, |rec| rec.advance(RecipientState::Routed, None, Timestamp(2)).map(|_| true))
+            .update_recipient(&m, 0, |rec| {
+                rec.advance(RecipientState::Routed, None, Timestamp(2))
+                    .map(|_| true)
+            })
             .await
             .unwrap()
             .unwrap();
         assert_eq!(out.0.state, RecipientState::Routed);
         let bad = r
-            .update_recipient(&m, 0, |rec| rec.advance(RecipientState::Accepted, None, Timestamp(3)).map(|_| true))
+            .update_recipient(&m, 0, |rec| {
+                rec.advance(RecipientState::Accepted, None, Timestamp(3))
+                    .map(|_| true)
+            })
             .await
             .unwrap();
         assert!(bad.is_err());
-        r.update_recipient(&m, 0, |rec| rec.advance(RecipientState::Failed, None, Timestamp(3)).map(|_| true))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(r.refresh_state(&m.id).await.unwrap(), Some(MessageState::Completed));
+        r.update_recipient(&m, 0, |rec| {
+            rec.advance(RecipientState::Failed, None, Timestamp(3))
+                .map(|_| true)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            r.refresh_state(&m.id).await.unwrap(),
+            Some(MessageState::Completed)
+        );
         assert!(matches!(
             r.update_recipient(&m, 7, |_| Ok::<bool, ()>(true)).await,
             Err(RecordError::NoSuchRecipient(_, 7))
@@ -405,11 +494,24 @@ mod tests {
         let clock = Arc::new(ManualClock::new(Timestamp(1_000)));
         let state = MemoryState::with_clock(clock.clone());
         let r = Records::new(&state, clock.as_ref(), Duration::from_secs(3600));
-        let a = AliasRecord { message_id: MessageId::generate(), recipients: vec![] };
-        let b = AliasRecord { message_id: MessageId::generate(), recipients: vec![] };
-        assert_eq!(r.claim(AliasKind::Dedup, "mm4#p#t1", &a, Timestamp(9_999)).await.unwrap(), Claim::New);
+        let a = AliasRecord {
+            message_id: MessageId::generate(),
+            recipients: vec![],
+        };
+        let b = AliasRecord {
+            message_id: MessageId::generate(),
+            recipients: vec![],
+        };
         assert_eq!(
-            r.claim(AliasKind::Dedup, "mm4#p#t1", &b, Timestamp(9_999)).await.unwrap(),
+            r.claim(AliasKind::Dedup, "mm4#p#t1", &a, Timestamp(9_999))
+                .await
+                .unwrap(),
+            Claim::New
+        );
+        assert_eq!(
+            r.claim(AliasKind::Dedup, "mm4#p#t1", &b, Timestamp(9_999))
+                .await
+                .unwrap(),
             Claim::Existing(a)
         );
     }

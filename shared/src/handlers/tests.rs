@@ -36,11 +36,16 @@ async fn rig() -> Rig {
     cfg.mmsc.domain = "mms.domain.com".into();
     cfg.mmsc.local_numbers = vec!["+447778*".into()];
     cfg.partners.push(partner("oper", "mms.oper.com", &[]));
-    cfg.partners.push(partner("far", "mms.far.net", &["+1555*"]));
+    cfg.partners
+        .push(partner("far", "mms.far.net", &["+1555*"]));
     let cfg = Arc::new(cfg);
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(Timestamp::from_system(std::time::SystemTime::now())));
-    let backend = EmbeddedBackend::open(dir.path(), 10, clock.clone()).await.unwrap();
+    let clock = Arc::new(ManualClock::new(Timestamp::from_system(
+        std::time::SystemTime::now(),
+    )));
+    let backend = EmbeddedBackend::open(dir.path(), 10, clock.clone())
+        .await
+        .unwrap();
     let mm4 = Arc::new(RecordingTransport::default());
     let svc = Arc::new(Services {
         config: cfg.clone(),
@@ -52,7 +57,11 @@ async fn rig() -> Rig {
         clock,
         mm4: mm4.clone(),
     });
-    Rig { svc, mm4, _dir: dir }
+    Rig {
+        svc,
+        mm4,
+        _dir: dir,
+    }
 }
 
 fn settings() -> WorkerSettings {
@@ -70,7 +79,15 @@ impl Rig {
     /// Stores `pdu` as if the SMTP front received it from `partner` and queues it.
     async fn receive(&self, partner: &str, pdu: &str, rcpt: &[&str]) {
         let key = format!("in/mm4/test/{}.eml", uuid::Uuid::new_v4().simple());
-        self.svc.objects.put(&key, pdu.replace('\n', "\r\n").into_bytes().into(), "message/rfc822").await.unwrap();
+        self.svc
+            .objects
+            .put(
+                &key,
+                pdu.replace('\n', "\r\n").into_bytes().into(),
+                "message/rfc822",
+            )
+            .await
+            .unwrap();
         let job = Job::Ingest {
             interface: crate::domain::Interface::Mm4,
             object_key: key,
@@ -80,7 +97,11 @@ impl Rig {
             rcpt_to: rcpt.iter().map(|s| s.to_string()).collect(),
             received_at: self.svc.clock.now(),
         };
-        self.svc.queue.send(queues::INGEST, &job.to_bytes(), Duration::ZERO).await.unwrap();
+        self.svc
+            .queue
+            .send(queues::INGEST, &job.to_bytes(), Duration::ZERO)
+            .await
+            .unwrap();
     }
 
     /// Runs every job on `ingest` and `mm4-out` until both are empty.
@@ -88,7 +109,13 @@ impl Rig {
         for _ in 0..50 {
             let mut any = false;
             for q in [queues::INGEST, queues::MM4_OUT] {
-                for m in self.svc.queue.receive(q, 10, Duration::from_secs(30), Duration::ZERO).await.unwrap() {
+                for m in self
+                    .svc
+                    .queue
+                    .receive(q, 10, Duration::from_secs(30), Duration::ZERO)
+                    .await
+                    .unwrap()
+                {
                     any = true;
                     process(q, &self.svc, &settings(), &m).await;
                 }
@@ -102,46 +129,69 @@ impl Rig {
 
     async fn view(&self, id: &str) -> records::MessageView {
         let r = self.svc.records();
-        let mid = r.resolve(id).await.unwrap().unwrap_or_else(|| panic!("no message {id}"));
+        let mid = r
+            .resolve(id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no message {id}"));
         r.load(&mid).await.unwrap().unwrap()
     }
 
     fn sent(&self) -> Vec<(String, Mm4Pdu)> {
-        self.mm4.sent().into_iter().map(|s| (s.partner, Mm4Pdu::parse(&s.message).unwrap())).collect()
+        self.mm4
+            .sent()
+            .into_iter()
+            .map(|s| (s.partner, Mm4Pdu::parse(&s.message).unwrap()))
+            .collect()
     }
 }
 
 fn sample_to(rcpt: &str, extra_headers: &str) -> String {
-    SAMPLE.replace("To: +447778889999/TYPE=PLMN@mms.domain.com", &format!("To: {rcpt}")).replacen(
-        "X-Mms-Ack-Request: Yes\n",
-        &format!("X-Mms-Ack-Request: Yes\n{extra_headers}"),
-        1,
-    )
+    SAMPLE
+        .replace(
+            "To: +447778889999/TYPE=PLMN@mms.domain.com",
+            &format!("To: {rcpt}"),
+        )
+        .replacen(
+            "X-Mms-Ack-Request: Yes\n",
+            &format!("X-Mms-Ack-Request: Yes\n{extra_headers}"),
+            1,
+        )
 }
 
 #[tokio::test]
 async fn accepts_the_sample_routes_it_locally_and_acknowledges() {
     let rig = rig().await;
-    rig.receive("oper", SAMPLE, &["+447778889999/TYPE=PLMN@mms.domain.com"]).await;
+    rig.receive("oper", SAMPLE, &["+447778889999/TYPE=PLMN@mms.domain.com"])
+        .await;
     rig.drain().await;
     let v = rig.view("148478240@mmsc.hub").await;
     assert_eq!(v.recipients[0].state, RecipientState::Routed);
-    assert_eq!(v.recipients[0].direction, Some(crate::domain::Direction::Local));
+    assert_eq!(
+        v.recipients[0].direction,
+        Some(crate::domain::Direction::Local)
+    );
     assert_eq!(v.message.subject.as_deref(), Some("News for today"));
     let sent = rig.sent();
     assert_eq!(sent.len(), 1);
-    let (to, Mm4Pdu::ForwardRes(res)) = &sent[0] else { panic!("expected a forward.RES, got {sent:?}") };
+    let (to, Mm4Pdu::ForwardRes(res)) = &sent[0] else {
+        panic!("expected a forward.RES, got {sent:?}")
+    };
     assert_eq!(to, "oper");
     assert_eq!(res.transaction_id, "60755231.94578772@mmsc");
     assert_eq!(res.request_status, RequestStatus::OK);
-    assert_eq!(rig.mm4.sent()[0].envelope.rcpt_to, vec!["system-user@mmsc.hub".to_string()]);
+    assert_eq!(
+        rig.mm4.sent()[0].envelope.rcpt_to,
+        vec!["system-user@mmsc.hub".to_string()]
+    );
 }
 
 #[tokio::test]
 async fn a_retransmitted_request_is_one_message_and_one_ack() {
     let rig = rig().await;
     for _ in 0..3 {
-        rig.receive("oper", SAMPLE, &["+447778889999/TYPE=PLMN@mms.domain.com"]).await;
+        rig.receive("oper", SAMPLE, &["+447778889999/TYPE=PLMN@mms.domain.com"])
+            .await;
     }
     rig.drain().await;
     let v = rig.view("60755231.94578772@mmsc").await;
@@ -152,7 +202,12 @@ async fn a_retransmitted_request_is_one_message_and_one_ack() {
 #[tokio::test]
 async fn relays_transit_recipients_to_the_next_partner() {
     let rig = rig().await;
-    rig.receive("oper", &sample_to("+15550001111/TYPE=PLMN@mms.far.net", ""), &["+15550001111/TYPE=PLMN@mms.far.net"]).await;
+    rig.receive(
+        "oper",
+        &sample_to("+15550001111/TYPE=PLMN@mms.far.net", ""),
+        &["+15550001111/TYPE=PLMN@mms.far.net"],
+    )
+    .await;
     rig.drain().await;
     let sent = rig.sent();
     let fwd = sent.iter().find_map(|(p, pdu)| match pdu {
@@ -173,36 +228,63 @@ async fn relays_transit_recipients_to_the_next_partner() {
     rig.receive("far", &res, &[]).await;
     rig.drain().await;
     let v = rig.view("148478240@mmsc.hub").await;
-    assert!(v.events.iter().any(|e| e.kind == "forward-res"), "{:?}", v.events);
+    assert!(
+        v.events.iter().any(|e| e.kind == "forward-res"),
+        "{:?}",
+        v.events
+    );
 }
 
 #[tokio::test]
 async fn refuses_loops_and_unroutable_recipients_in_the_ack() {
     let rig = rig().await;
-    rig.receive("oper", &sample_to("+99912345678/TYPE=PLMN@nowhere.test", ""), &["+99912345678/TYPE=PLMN@nowhere.test"]).await;
+    rig.receive(
+        "oper",
+        &sample_to("+99912345678/TYPE=PLMN@nowhere.test", ""),
+        &["+99912345678/TYPE=PLMN@nowhere.test"],
+    )
+    .await;
     rig.drain().await;
     let v = rig.view("148478240@mmsc.hub").await;
     assert_eq!(v.recipients[0].state, RecipientState::Rejected);
-    let (_, Mm4Pdu::ForwardRes(res)) = &rig.sent()[0] else { panic!() };
-    assert_eq!(res.request_status, RequestStatus::ERROR_SENDING_ADDRESS_UNRESOLVED);
+    let (_, Mm4Pdu::ForwardRes(res)) = &rig.sent()[0] else {
+        panic!()
+    };
+    assert_eq!(
+        res.request_status,
+        RequestStatus::ERROR_SENDING_ADDRESS_UNRESOLVED
+    );
 }
 
 #[tokio::test]
 async fn retries_then_fails_and_reports_to_the_originator() {
     let rig = rig().await;
     for _ in 0..3 {
-        rig.mm4.push_result(Err(TransportError::Transient("421 busy".into())));
+        rig.mm4
+            .push_result(Err(TransportError::Transient("421 busy".into())));
     }
     rig.receive(
         "oper",
-        &sample_to("+15550001111/TYPE=PLMN@mms.far.net", "X-Mms-Delivery-Report: Yes\n").replace("X-Mms-Ack-Request: Yes", "X-Mms-Ack-Request: No"),
+        &sample_to(
+            "+15550001111/TYPE=PLMN@mms.far.net",
+            "X-Mms-Delivery-Report: Yes\n",
+        )
+        .replace("X-Mms-Ack-Request: Yes", "X-Mms-Ack-Request: No"),
         &["+15550001111/TYPE=PLMN@mms.far.net"],
     )
     .await;
     rig.drain().await;
     let v = rig.view("148478240@mmsc.hub").await;
-    assert_eq!(v.recipients[0].state, RecipientState::Failed, "{:?}", v.events);
-    assert_eq!(v.events.iter().filter(|e| e.kind == "send-retry").count(), 2);
+    assert_eq!(
+        v.recipients[0].state,
+        RecipientState::Failed,
+        "{:?}",
+        v.events
+    );
+    assert_eq!(
+        v.events.iter().filter(|e| e.kind == "send-retry").count(),
+        2
+    );
     let sent = rig.sent();
     let dr = sent.iter().find_map(|(p, pdu)| match pdu {
         Mm4Pdu::DeliveryReportReq(r) if p == "oper" => Some(r.clone()),
@@ -215,27 +297,59 @@ async fn retries_then_fails_and_reports_to_the_originator() {
 #[tokio::test]
 async fn a_permanent_refusal_fails_at_once() {
     let rig = rig().await;
-    rig.mm4.push_result(Err(TransportError::Permanent("550 5.7.1 no".into())));
-    rig.receive("oper", &sample_to("+15550001111/TYPE=PLMN@mms.far.net", "").replace("X-Mms-Ack-Request: Yes", "X-Mms-Ack-Request: No"), &[]).await;
+    rig.mm4
+        .push_result(Err(TransportError::Permanent("550 5.7.1 no".into())));
+    rig.receive(
+        "oper",
+        &sample_to("+15550001111/TYPE=PLMN@mms.far.net", "")
+            .replace("X-Mms-Ack-Request: Yes", "X-Mms-Ack-Request: No"),
+        &[],
+    )
+    .await;
     rig.drain().await;
     let v = rig.view("148478240@mmsc.hub").await;
     assert_eq!(v.recipients[0].state, RecipientState::Failed);
-    assert!(v.recipients[0].reason.as_deref().unwrap_or("").contains("550"));
+    assert!(
+        v.recipients[0]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("550")
+    );
 }
 
 #[tokio::test]
 async fn local_retrieval_sends_a_delivery_report_and_answers_are_correlated() {
     let rig = rig().await;
-    rig.receive("oper", &SAMPLE.replace("X-Mms-Ack-Request: Yes", "X-Mms-Ack-Request: No\nX-Mms-Delivery-Report: Yes"), &[]).await;
+    rig.receive(
+        "oper",
+        &SAMPLE.replace(
+            "X-Mms-Ack-Request: Yes",
+            "X-Mms-Ack-Request: No\nX-Mms-Delivery-Report: Yes",
+        ),
+        &[],
+    )
+    .await;
     rig.drain().await;
     let v = rig.view("148478240@mmsc.hub").await;
-    let job = Job::RecipientEvent { message_id: v.message.id.clone(), recipient: 0, state: RecipientState::Retrieved, reason: None };
-    rig.svc.queue.send(queues::INGEST, &job.to_bytes(), Duration::ZERO).await.unwrap();
+    let job = Job::RecipientEvent {
+        message_id: v.message.id.clone(),
+        recipient: 0,
+        state: RecipientState::Retrieved,
+        reason: None,
+    };
+    rig.svc
+        .queue
+        .send(queues::INGEST, &job.to_bytes(), Duration::ZERO)
+        .await
+        .unwrap();
     rig.drain().await;
     let v = rig.view("148478240@mmsc.hub").await;
     assert_eq!(v.recipients[0].state, RecipientState::Retrieved);
     let sent = rig.sent();
-    let Some((_, Mm4Pdu::DeliveryReportReq(dr))) = sent.last() else { panic!("{sent:?}") };
+    let Some((_, Mm4Pdu::DeliveryReportReq(dr))) = sent.last() else {
+        panic!("{sent:?}")
+    };
     assert_eq!(dr.mm_status.as_str(), "Retrieved");
     // The originator's .RES to our report lands on the timeline.
     let res = format!(
@@ -244,10 +358,20 @@ async fn local_retrieval_sends_a_delivery_report_and_answers_are_correlated() {
     );
     rig.receive("oper", &res, &[]).await;
     rig.drain().await;
-    assert!(rig.view("148478240@mmsc.hub").await.events.iter().any(|e| e.kind == "delivery-report-res"));
+    assert!(
+        rig.view("148478240@mmsc.hub")
+            .await
+            .events
+            .iter()
+            .any(|e| e.kind == "delivery-report-res")
+    );
     // A repeated event changes nothing and sends nothing.
     let before = rig.sent().len();
-    rig.svc.queue.send(queues::INGEST, &job.to_bytes(), Duration::ZERO).await.unwrap();
+    rig.svc
+        .queue
+        .send(queues::INGEST, &job.to_bytes(), Duration::ZERO)
+        .await
+        .unwrap();
     rig.drain().await;
     assert_eq!(rig.sent().len(), before);
 }
@@ -257,7 +381,11 @@ async fn a_delivery_report_from_the_next_hop_is_applied_relayed_and_answered() {
     let rig = rig().await;
     rig.receive(
         "oper",
-        &sample_to("+15550001111/TYPE=PLMN@mms.far.net", "X-Mms-Delivery-Report: Yes\n").replace("X-Mms-Ack-Request: Yes", "X-Mms-Ack-Request: No"),
+        &sample_to(
+            "+15550001111/TYPE=PLMN@mms.far.net",
+            "X-Mms-Delivery-Report: Yes\n",
+        )
+        .replace("X-Mms-Ack-Request: Yes", "X-Mms-Ack-Request: No"),
         &[],
     )
     .await;
@@ -266,11 +394,21 @@ async fn a_delivery_report_from_the_next_hop_is_applied_relayed_and_answered() {
     rig.receive("far", dr, &[]).await;
     rig.drain().await;
     let v = rig.view("148478240@mmsc.hub").await;
-    assert_eq!(v.recipients[0].state, RecipientState::Delivered, "{:?}", v.events);
+    assert_eq!(
+        v.recipients[0].state,
+        RecipientState::Delivered,
+        "{:?}",
+        v.events
+    );
     let sent = rig.sent();
-    assert!(sent.iter().any(|(p, pdu)| p == "oper" && matches!(pdu, Mm4Pdu::DeliveryReportReq(_))), "relayed: {sent:?}");
     assert!(
-        sent.iter().any(|(p, pdu)| p == "far" && matches!(pdu, Mm4Pdu::DeliveryReportRes(r) if r.transaction_id == "far-dr-1")),
+        sent.iter()
+            .any(|(p, pdu)| p == "oper" && matches!(pdu, Mm4Pdu::DeliveryReportReq(_))),
+        "relayed: {sent:?}"
+    );
+    assert!(
+        sent.iter().any(|(p, pdu)| p == "far"
+            && matches!(pdu, Mm4Pdu::DeliveryReportRes(r) if r.transaction_id == "far-dr-1")),
         "answered: {sent:?}"
     );
 }
@@ -287,9 +425,31 @@ async fn unparsable_and_missing_pdus_are_permanent_failures() {
         rcpt_to: vec![],
         received_at: Timestamp(0),
     };
-    rig.svc.objects.put("in/garbage.eml", b"\x00\x01 not a message".to_vec().into(), "message/rfc822").await.unwrap();
-    assert!(matches!(handle(&rig.svc, &job("in/garbage.eml"), 1).await, Err(HandlerError::Permanent(_))));
-    assert!(matches!(handle(&rig.svc, &job("in/missing.eml"), 1).await, Err(HandlerError::Permanent(_))));
-    let ev = Job::RecipientEvent { message_id: crate::domain::MessageId::generate(), recipient: 0, state: RecipientState::Retrieved, reason: None };
-    assert!(matches!(handle(&rig.svc, &ev, 1).await, Err(HandlerError::Permanent(_))));
+    rig.svc
+        .objects
+        .put(
+            "in/garbage.eml",
+            b"\x00\x01 not a message".to_vec().into(),
+            "message/rfc822",
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        handle(&rig.svc, &job("in/garbage.eml"), 1).await,
+        Err(HandlerError::Permanent(_))
+    ));
+    assert!(matches!(
+        handle(&rig.svc, &job("in/missing.eml"), 1).await,
+        Err(HandlerError::Permanent(_))
+    ));
+    let ev = Job::RecipientEvent {
+        message_id: crate::domain::MessageId::generate(),
+        recipient: 0,
+        state: RecipientState::Retrieved,
+        reason: None,
+    };
+    assert!(matches!(
+        handle(&rig.svc, &ev, 1).await,
+        Err(HandlerError::Permanent(_))
+    ));
 }

@@ -8,8 +8,20 @@ pub fn render_text(v: &MessageView) -> String {
     let m = &v.message;
     let mut out = String::new();
     let _ = writeln!(out, "message   {}", m.id);
-    let _ = writeln!(out, "state     {:?}", m.state);
-    let _ = writeln!(out, "origin    {:?} {}", m.origin, m.origin.peer());
+    let _ = writeln!(
+        out,
+        "state     {}",
+        serde_json::to_value(m.state)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    );
+    let origin = match &m.origin {
+        crate::domain::Origin::Mm4 { partner } => format!("MM4 partner {partner}"),
+        crate::domain::Origin::Mm7 { vasp } => format!("MM7 VASP {vasp}"),
+        crate::domain::Origin::Mm1 { msisdn } => format!("MM1 subscriber {msisdn}"),
+    };
+    let _ = writeln!(out, "origin    {origin}");
     if let Some(p) = &m.peer_message_id {
         let _ = writeln!(out, "peer id   {p}");
     }
@@ -28,7 +40,9 @@ pub fn render_text(v: &MessageView) -> String {
     let _ = writeln!(out, "recipients:");
     for r in &v.recipients {
         let via = match &r.direction {
-            Some(d) => format!("{d:?}"),
+            Some(crate::domain::Direction::Local) => "local".to_string(),
+            Some(crate::domain::Direction::Mm4 { partner }) => format!("MM4 {partner}"),
+            Some(crate::domain::Direction::Mm7 { vasp }) => format!("MM7 {vasp}"),
             None => "-".into(),
         };
         let _ = writeln!(
@@ -43,7 +57,11 @@ pub fn render_text(v: &MessageView) -> String {
     }
     let _ = writeln!(out, "timeline:");
     for e in &v.events {
-        let who = e.recipient.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
+        let who = e
+            .recipient
+            .as_deref()
+            .map(|r| format!(" [{r}]"))
+            .unwrap_or_default();
         let _ = writeln!(out, "  {} {}{} {}", e.at, e.kind, who, e.detail);
     }
     out

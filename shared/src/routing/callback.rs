@@ -46,13 +46,20 @@ pub async fn query_callback(
     vaspin: Option<&str>,
 ) -> Result<CallbackAnswer, CallbackError> {
     let url = callback_url(base_url, from, to, vaspin);
-    let uri: hyper::Uri = url.parse().map_err(|_| CallbackError::BadUrl(url.clone()))?;
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|_| CallbackError::BadUrl(url.clone()))?;
     if uri.scheme_str() != Some("http") {
-        return Err(CallbackError::BadUrl(format!("{url} (only http:// is supported)")));
+        return Err(CallbackError::BadUrl(format!(
+            "{url} (only http:// is supported)"
+        )));
     }
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
     let work = async {
-        let resp = client.get(uri).await.map_err(|e| CallbackError::Http(e.to_string()))?;
+        let resp = client
+            .get(uri)
+            .await
+            .map_err(|e| CallbackError::Http(e.to_string()))?;
         let status = resp.status().as_u16();
         if status != 200 {
             return Err(CallbackError::Status(status));
@@ -64,7 +71,9 @@ pub async fn query_callback(
             .to_bytes();
         Ok(parse_answer(&String::from_utf8_lossy(&body)))
     };
-    tokio::time::timeout(timeout, work).await.map_err(|_| CallbackError::Timeout(timeout))?
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| CallbackError::Timeout(timeout))?
 }
 
 /// Builds the GET URL: the configured URL plus CGI-style parameters.
@@ -126,13 +135,21 @@ mod tests {
             callback_url("http://r.example/route", &from, &to, Some("partner a")),
             "http://r.example/route?Type=MMSRouteCheck&From=%2B447700900001&To=%2B2348012345678&VASPIN=partner%20a"
         );
-        assert!(callback_url("http://r/x?k=1", &from, &to, None).starts_with("http://r/x?k=1&Type="));
+        assert!(
+            callback_url("http://r/x?k=1", &from, &to, None).starts_with("http://r/x?k=1&Type=")
+        );
     }
 
     #[test]
     fn parses_answers() {
-        assert_eq!(parse_answer("Route=uk\r\n"), CallbackAnswer::Route("uk".into()));
-        assert_eq!(parse_answer("<html>Route=Direct</html>"), CallbackAnswer::Direct);
+        assert_eq!(
+            parse_answer("Route=uk\r\n"),
+            CallbackAnswer::Route("uk".into())
+        );
+        assert_eq!(
+            parse_answer("<html>Route=Direct</html>"),
+            CallbackAnswer::Direct
+        );
         assert_eq!(parse_answer("Route=wappush"), CallbackAnswer::WapPush);
         assert_eq!(parse_answer("OK Route=BlockMessage"), CallbackAnswer::Block);
         assert_eq!(parse_answer("nothing here"), CallbackAnswer::NoRoute);
@@ -141,7 +158,11 @@ mod tests {
 
     /// A one-shot HTTP server answering `status` with `body`; returns its URL and
     /// the request line it saw.
-    async fn one_shot(status: u16, body: &'static str, delay: Duration) -> (String, tokio::task::JoinHandle<String>) {
+    async fn one_shot(
+        status: u16,
+        body: &'static str,
+        delay: Duration,
+    ) -> (String, tokio::task::JoinHandle<String>) {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/route", l.local_addr().unwrap());
         let h = tokio::spawn(async move {
@@ -149,9 +170,16 @@ mod tests {
             let mut buf = vec![0u8; 4096];
             let n = s.read(&mut buf).await.unwrap();
             tokio::time::sleep(delay).await;
-            let resp = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            let resp = format!(
+                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
             let _ = s.write_all(resp.as_bytes()).await;
-            String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or_default().to_string()
+            String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string()
         });
         (url, h)
     }
@@ -163,19 +191,34 @@ mod tests {
         let to = Address::parse("+447800900002").unwrap();
         let got = query_callback(&url, Duration::from_secs(5), &from, &to, None).await;
         assert_eq!(got, Ok(CallbackAnswer::Route("uk".into())));
-        assert_eq!(seen.await.unwrap(), "GET /route?Type=MMSRouteCheck&From=%2B447700900001&To=%2B447800900002 HTTP/1.1");
+        assert_eq!(
+            seen.await.unwrap(),
+            "GET /route?Type=MMSRouteCheck&From=%2B447700900001&To=%2B447800900002 HTTP/1.1"
+        );
     }
 
     #[tokio::test]
     async fn reports_http_errors_and_timeouts() {
         let from = Address::parse("+447700900001").unwrap();
         let (url, _h) = one_shot(500, "", Duration::ZERO).await;
-        assert_eq!(query_callback(&url, Duration::from_secs(5), &from, &from, None).await, Err(CallbackError::Status(500)));
+        assert_eq!(
+            query_callback(&url, Duration::from_secs(5), &from, &from, None).await,
+            Err(CallbackError::Status(500))
+        );
         let (url, _h) = one_shot(200, "Route=uk", Duration::from_secs(3)).await;
         let t = Duration::from_millis(200);
-        assert_eq!(query_callback(&url, t, &from, &from, None).await, Err(CallbackError::Timeout(t)));
-        assert!(matches!(query_callback("https://x/", t, &from, &from, None).await, Err(CallbackError::BadUrl(_))));
+        assert_eq!(
+            query_callback(&url, t, &from, &from, None).await,
+            Err(CallbackError::Timeout(t))
+        );
+        assert!(matches!(
+            query_callback("https://x/", t, &from, &from, None).await,
+            Err(CallbackError::BadUrl(_))
+        ));
         // Nothing listens on port 9 of loopback.
-        assert!(matches!(query_callback("http://127.0.0.1:9/", t, &from, &from, None).await, Err(CallbackError::Http(_))));
+        assert!(matches!(
+            query_callback("http://127.0.0.1:9/", t, &from, &from, None).await,
+            Err(CallbackError::Http(_))
+        ));
     }
 }

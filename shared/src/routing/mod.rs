@@ -56,7 +56,10 @@ impl Pattern {
     fn parse(p: &str) -> Option<Pattern> {
         crate::config::check_pattern(p).ok()?;
         if p == "*" {
-            return Some(Pattern { digits: String::new(), exact: false });
+            return Some(Pattern {
+                digits: String::new(),
+                exact: false,
+            });
         }
         let (body, wildcard) = match p.strip_suffix('*') {
             Some(b) => (b, true),
@@ -74,7 +77,9 @@ impl Pattern {
         if self.exact {
             (e164_digits == self.digits).then_some(self.digits.len() + 1)
         } else {
-            e164_digits.starts_with(&self.digits).then_some(self.digits.len())
+            e164_digits
+                .starts_with(&self.digits)
+                .then_some(self.digits.len())
         }
     }
 }
@@ -113,7 +118,12 @@ impl Router {
         Router {
             short_codes,
             our_domain: cfg.mmsc.domain.to_ascii_lowercase(),
-            local: cfg.mmsc.local_numbers.iter().filter_map(|p| Pattern::parse(p)).collect(),
+            local: cfg
+                .mmsc
+                .local_numbers
+                .iter()
+                .filter_map(|p| Pattern::parse(p))
+                .collect(),
             prefixes,
             domains,
             default_route: cfg.routing.default_route.clone(),
@@ -135,7 +145,9 @@ impl Router {
 
     /// The partner whose MMS domain is `domain`.
     pub fn partner_for_domain(&self, domain: &str) -> Option<&str> {
-        self.domains.get(&domain.to_ascii_lowercase()).map(String::as_str)
+        self.domains
+            .get(&domain.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     /// Routing from configuration alone: longest number-prefix match across local
@@ -207,7 +219,9 @@ impl Router {
                     tracing::warn!(error = %e, "routing callback failed; using static routing");
                     Ok(self.static_route(to))
                 }
-                CallbackFallback::Reject => Ok(Route::Unroutable(format!("routing callback failed: {e}"))),
+                CallbackFallback::Reject => {
+                    Ok(Route::Unroutable(format!("routing callback failed: {e}")))
+                }
                 CallbackFallback::Retry => Err(RoutingError::CallbackUnavailable(e.to_string())),
             },
         }
@@ -227,7 +241,11 @@ mod tests {
         let mut c = Config::default();
         c.mmsc.domain = "mms.example.net".into();
         c.mmsc.local_numbers = vec!["+4477009*".into()];
-        for (name, dom, pre) in [("uk", "mms.uk.net", vec!["+44*"]), ("ng", "mms.ng.net", vec!["+234*", "+2348*"]), ("ng2", "mms.ng2.net", vec!["+23480*"])] {
+        for (name, dom, pre) in [
+            ("uk", "mms.uk.net", vec!["+44*"]),
+            ("ng", "mms.ng.net", vec!["+234*", "+2348*"]),
+            ("ng2", "mms.ng2.net", vec!["+23480*"]),
+        ] {
             c.partners.push(PartnerConfig {
                 name: name.into(),
                 domain: dom.into(),
@@ -248,20 +266,38 @@ mod tests {
     fn longest_prefix_wins() {
         let r = Router::new(&cfg());
         assert_eq!(r.static_route(&phone("+447700900123")), Route::Local);
-        assert_eq!(r.static_route(&phone("+447800900123")), Route::Partner("uk".into()));
-        assert_eq!(r.static_route(&phone("+2347012345678")), Route::Partner("ng".into()));
-        assert_eq!(r.static_route(&phone("+2348012345678")), Route::Partner("ng2".into()));
+        assert_eq!(
+            r.static_route(&phone("+447800900123")),
+            Route::Partner("uk".into())
+        );
+        assert_eq!(
+            r.static_route(&phone("+2347012345678")),
+            Route::Partner("ng".into())
+        );
+        assert_eq!(
+            r.static_route(&phone("+2348012345678")),
+            Route::Partner("ng2".into())
+        );
     }
 
     #[test]
     fn falls_back_to_domain_then_default() {
         let mut c = cfg();
         let r = Router::new(&c);
-        assert_eq!(r.static_route(&phone("+15550100/TYPE=PLMN@MMS.NG.NET")), Route::Partner("ng".into()));
-        assert!(matches!(r.static_route(&phone("+15550100")), Route::Unroutable(_)));
+        assert_eq!(
+            r.static_route(&phone("+15550100/TYPE=PLMN@MMS.NG.NET")),
+            Route::Partner("ng".into())
+        );
+        assert!(matches!(
+            r.static_route(&phone("+15550100")),
+            Route::Unroutable(_)
+        ));
         c.routing.default_route = Some("uk".into());
         let r = Router::new(&c);
-        assert_eq!(r.static_route(&phone("+15550100")), Route::Partner("uk".into()));
+        assert_eq!(
+            r.static_route(&phone("+15550100")),
+            Route::Partner("uk".into())
+        );
     }
 
     #[test]
@@ -270,7 +306,10 @@ mod tests {
         c.mmsc.local_numbers = vec!["*".into()];
         let r = Router::new(&c);
         assert_eq!(r.static_route(&phone("+15550100")), Route::Local);
-        assert_eq!(r.static_route(&phone("+447700900123")), Route::Partner("uk".into()));
+        assert_eq!(
+            r.static_route(&phone("+447700900123")),
+            Route::Partner("uk".into())
+        );
     }
 
     #[test]
@@ -279,11 +318,26 @@ mod tests {
         c.mmsc.local_numbers = vec!["+447800900123".into()];
         let r = Router::new(&c);
         assert_eq!(r.static_route(&phone("+447800900123")), Route::Local);
-        assert_eq!(r.static_route(&phone("+447800900124")), Route::Partner("uk".into()));
-        assert_eq!(r.static_route(&phone("bob@mms.uk.net")), Route::Partner("uk".into()));
-        assert!(matches!(r.static_route(&phone("bob@gmail.com")), Route::Unroutable(_)));
-        assert!(matches!(r.static_route(&phone("12345")), Route::Unroutable(_)));
-        c.vasps.push(crate::config::VaspConfig { id: "news".into(), short_codes: vec!["12345".into()] });
+        assert_eq!(
+            r.static_route(&phone("+447800900124")),
+            Route::Partner("uk".into())
+        );
+        assert_eq!(
+            r.static_route(&phone("bob@mms.uk.net")),
+            Route::Partner("uk".into())
+        );
+        assert!(matches!(
+            r.static_route(&phone("bob@gmail.com")),
+            Route::Unroutable(_)
+        ));
+        assert!(matches!(
+            r.static_route(&phone("12345")),
+            Route::Unroutable(_)
+        ));
+        c.vasps.push(crate::config::VaspConfig {
+            id: "news".into(),
+            short_codes: vec!["12345".into()],
+        });
         let r = Router::new(&c);
         assert_eq!(r.static_route(&phone("12345")), Route::Vasp("news".into()));
     }
@@ -291,7 +345,9 @@ mod tests {
     #[tokio::test]
     async fn without_callback_route_is_static() {
         let r = Router::new(&cfg());
-        let got = r.route(&phone("+447700900001"), &phone("+447800900123"), None).await;
+        let got = r
+            .route(&phone("+447700900001"), &phone("+447800900123"), None)
+            .await;
         assert_eq!(got, Ok(Route::Partner("uk".into())));
     }
 }

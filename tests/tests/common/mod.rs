@@ -10,7 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The `mmsc` binary cargo built next to this test binary.
@@ -21,12 +24,20 @@ pub fn mmsc_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
     let bin = dir.join("mmsc");
-    assert!(bin.exists(), "{} not built: run `cargo build -p mmsc` (cargo test --workspace does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} not built: run `cargo build -p mmsc` (cargo test --workspace does)",
+        bin.display()
+    );
     bin
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Fails (under CI) or skips (locally) when an external tool is missing.
@@ -102,13 +113,24 @@ impl Mmsc {
             std::fs::write(&p, c).unwrap();
             p
         });
-        let mut m = Mmsc { child: None, smtp_port, http_port, data_dir, config: config_path, log: dir.join("mmsc.log") };
+        let mut m = Mmsc {
+            child: None,
+            smtp_port,
+            http_port,
+            data_dir,
+            config: config_path,
+            log: dir.join("mmsc.log"),
+        };
         m.spawn();
         m
     }
 
     pub fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
         let mut cmd = Command::new(mmsc_bin());
         cmd.arg("serve")
             .arg("--data-dir")
@@ -129,7 +151,9 @@ impl Mmsc {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
                 panic!("mmsc exited early with {status}; log:\n{}", self.log_text());
             }
-            (TcpStream::connect(("127.0.0.1", s)).is_ok() && TcpStream::connect(("127.0.0.1", h)).is_ok()).then_some(())
+            (TcpStream::connect(("127.0.0.1", s)).is_ok()
+                && TcpStream::connect(("127.0.0.1", h)).is_ok())
+            .then_some(())
         });
     }
 
@@ -148,7 +172,10 @@ impl Mmsc {
     /// SIGTERM and wait; returns the exit code.
     pub fn terminate(&mut self) -> Option<i32> {
         let mut c = self.child.take()?;
-        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(40);
         loop {
             if let Ok(Some(st)) = c.try_wait() {
@@ -166,7 +193,11 @@ impl Mmsc {
     /// `mmsc trace ID --json` against this instance's data; `None` when unknown.
     pub fn trace(&self, id: &str) -> Option<serde_json::Value> {
         let mut cmd = Command::new(mmsc_bin());
-        cmd.arg("trace").arg(id).arg("--json").arg("--data-dir").arg(&self.data_dir);
+        cmd.arg("trace")
+            .arg(id)
+            .arg("--json")
+            .arg("--data-dir")
+            .arg(&self.data_dir);
         if let Some(c) = &self.config {
             cmd.arg("--config").arg(c);
         }
@@ -195,8 +226,15 @@ impl Mmsc {
         .unwrap();
         let mut resp = String::new();
         s.read_to_string(&mut resp).unwrap();
-        let status = resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-        let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        let status = resp
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = resp
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
         (status, body)
     }
 }
@@ -231,9 +269,19 @@ impl Sink {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().strip_prefix("READY ").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("sink did not start: {line:?}"));
-        Sink { child, port, dir: dir.to_path_buf() }
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("sink did not start: {line:?}"));
+        Sink {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        }
     }
 
     /// Received messages in arrival order: (envelope JSON, raw bytes).
@@ -245,25 +293,35 @@ impl Sink {
                 break;
             }
             let json = std::fs::read(self.dir.join(format!("{n}.json"))).unwrap();
-            out.push((serde_json::from_slice(&json).unwrap(), std::fs::read(eml).unwrap()));
+            out.push((
+                serde_json::from_slice(&json).unwrap(),
+                std::fs::read(eml).unwrap(),
+            ));
         }
         out
     }
 
     /// Waits for a message whose raw text contains every needle.
     pub fn wait_for(&self, needles: &[&str], timeout: Duration) -> Vec<u8> {
-        wait_until(&format!("a message with {needles:?} at the sink"), timeout, || {
-            self.messages().into_iter().map(|(_, raw)| raw).find(|raw| {
-                let t = String::from_utf8_lossy(raw);
-                needles.iter().all(|n| t.contains(n))
-            })
-        })
+        wait_until(
+            &format!("a message with {needles:?} at the sink"),
+            timeout,
+            || {
+                self.messages().into_iter().map(|(_, raw)| raw).find(|raw| {
+                    let t = String::from_utf8_lossy(raw);
+                    needles.iter().all(|n| t.contains(n))
+                })
+            },
+        )
     }
 }
 
 impl Drop for Sink {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -288,7 +346,13 @@ pub fn smtplib_send(port: u16, mail_from: &str, rcpt_to: &[&str], data: &[u8]) -
 }
 
 /// As [`smtplib_send`], connecting from `source_ip` (any 127.x.y.z works on Linux).
-pub fn smtplib_send_from(source_ip: &str, port: u16, mail_from: &str, rcpt_to: &[&str], data: &[u8]) -> (u16, String) {
+pub fn smtplib_send_from(
+    source_ip: &str,
+    port: u16,
+    mail_from: &str,
+    rcpt_to: &[&str],
+    data: &[u8],
+) -> (u16, String) {
     let script = r#"
 import smtplib, sys, json
 port, mail_from, rcpts, src = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
@@ -313,7 +377,14 @@ except smtplib.SMTPServerDisconnected as e:
 "#;
     let rcpts = serde_json::to_string(rcpt_to).unwrap();
     let mut child = Command::new("python3")
-        .args(["-c", script, &port.to_string(), mail_from, &rcpts, source_ip])
+        .args([
+            "-c",
+            script,
+            &port.to_string(),
+            mail_from,
+            &rcpts,
+            source_ip,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -368,7 +439,13 @@ impl RawSmtp {
 }
 
 /// A config with one MM4 partner on loopback whose SMTP server is `sink_port`.
-pub fn partner_config(domain: &str, partner: &str, partner_domain: &str, sink_port: u16, extra: &str) -> String {
+pub fn partner_config(
+    domain: &str,
+    partner: &str,
+    partner_domain: &str,
+    sink_port: u16,
+    extra: &str,
+) -> String {
     format!(
         r#"
 [mmsc]
@@ -412,14 +489,23 @@ for d in datas:
 s.quit()
 print(json.dumps(codes))
 "#;
-    let hex: Vec<String> = datas.iter().map(|d| d.iter().map(|b| format!("{b:02x}")).collect()).collect();
+    let hex: Vec<String> = datas
+        .iter()
+        .map(|d| d.iter().map(|b| format!("{b:02x}")).collect())
+        .collect();
     let mut child = Command::new("python3")
         .args(["-c", script, &port.to_string(), mail_from, rcpt_to])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(serde_json::to_string(&hex).unwrap().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&hex).unwrap().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("sender failed: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("sender failed: {}", String::from_utf8_lossy(&out.stdout)))
 }

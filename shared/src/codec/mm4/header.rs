@@ -95,17 +95,21 @@ impl<'a> HeaderReader<'a> {
             self.body_start = Some(next);
             return Ok(None);
         }
-        let Some((name, colon)) = field_name(line) else {
-            if !self.seen_field {
-                return Err(Mm4Error::NotAMessage("does not start with a header field"));
-            }
+        let field = field_name(line);
+        if field.is_none() && !self.seen_field {
+            return Err(Mm4Error::NotAMessage("does not start with a header field"));
+        }
+        // Every line of the header block ends with a line ending (SMTP `DATA` always
+        // does); a last line without one is a header cut short, or content we cannot
+        // tell from one.
+        if !terminated {
+            return Err(Mm4Error::Truncated);
+        }
+        let Some((name, colon)) = field else {
             // Content that follows the headers without the empty line.
             self.body_start = Some(self.pos);
             return Ok(None);
         };
-        if !terminated {
-            return Err(Mm4Error::Truncated);
-        }
         let value_start = self.pos + colon + 1;
         let mut value_end = self.pos + line.len();
         while matches!(input.get(next), Some(b' ' | b'\t')) {
@@ -167,12 +171,10 @@ fn field_name(line: &[u8]) -> Option<(&str, usize)> {
 
 /// Removes one pair of surrounding double quotes (`"60755231.94578772@mmsc"`).
 pub(super) fn unquote(value: &str) -> &str {
-    if value.len() >= 2 {
-        if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-            return inner;
-        }
+    match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) if value.len() >= 2 => inner,
+        _ => value,
     }
-    value
 }
 
 /// A quoted identifier, as TS 23.140 examples and most peers write them.
@@ -324,7 +326,7 @@ pub(super) fn parse_date(value: &str) -> Option<i64> {
     }
     let secs = date.to_timestamp();
     let written = rfc5322_date(&format_date(secs))?;
-    (written.to_timestamp() == secs).then_some(secs)
+    (written.is_valid() && written.to_timestamp() == secs).then_some(secs)
 }
 
 /// Unix seconds as an RFC 5322 date in UTC (mail-builder's formatter).

@@ -1,0 +1,90 @@
+//! The front on the durable embedded adapters `mmsc serve` uses (a directory of
+//! objects, a SQLite queue): what a partner got `250` for is on disk and is the job
+//! ingest receives.
+
+mod common;
+
+use common::*;
+use mmsc_shared::adapters::embedded::{DirObjectStore, SqliteQueue};
+use mmsc_shared::domain::Job;
+use mmsc_shared::ports::{Clock, ManualClock, ObjectStore, Queue, queues};
+use smtp_front::SmtpFront;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_message_lands_in_the_embedded_store_and_queue() {
+    init_tracing();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let objects = Arc::new(
+        DirObjectStore::open(&dir.path().join("objects"))
+            .await
+            .expect("object store"),
+    );
+    let queue = Arc::new(
+        SqliteQueue::open(&dir.path().join("queue.db"), 5)
+            .await
+            .expect("queue"),
+    );
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(
+        mmsc_shared::domain::Timestamp::from_unix_secs(NOW_SECS),
+    ));
+    let front = Arc::new(
+        SmtpFront::new(
+            Arc::new(demo_config()),
+            objects.clone() as Arc<dyn ObjectStore>,
+            queue.clone() as Arc<dyn Queue>,
+            clock,
+        )
+        .expect("front"),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = watch::channel(false);
+    let server = tokio::spawn(front.serve(listener, rx));
+
+    let mut c = Client::connect(addr).await;
+    assert_eq!(c.reply().await.code, 220);
+    c.expect("EHLO mms.oper.com", 250).await;
+    let r = c.transaction(SEED_FROM, &[SEED_TO], SEED_PDU).await;
+    let id = queued_id(&r);
+    c.expect("QUIT", 221).await;
+
+    let key = format!("in/mm4/{TODAY}/{id}.eml");
+    let stored = objects
+        .get(&key)
+        .await
+        .expect("get")
+        .expect("object exists");
+    assert!(stored.ends_with(SEED_PDU));
+    let file = dir.path().join("objects").join(&key);
+    assert_eq!(std::fs::read(&file).expect("file on disk"), stored.to_vec());
+
+    let msgs = queue
+        .receive(
+            queues::INGEST,
+            10,
+            Duration::from_secs(30),
+            Duration::from_secs(1),
+        )
+        .await
+        .expect("receive");
+    assert_eq!(msgs.len(), 1);
+    let Job::Ingest {
+        object_key, peer, ..
+    } = Job::from_bytes(&msgs[0].body).expect("job")
+    else {
+        panic!("ingest job")
+    };
+    assert_eq!(object_key, key);
+    assert_eq!(peer, "demo");
+
+    let _ = tx.send(true);
+    tokio::time::timeout(Duration::from_secs(15), server)
+        .await
+        .expect("serve returns")
+        .expect("task")
+        .expect("serve ok");
+}
