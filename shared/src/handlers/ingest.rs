@@ -671,28 +671,12 @@ async fn delivery_report_req(
         let mut res = DeliveryReportRes::answering(&req, status, None, svc.clock.now().unix_secs());
         res.mms_version = Some(mms_version(svc, &route));
         res.from = Some(Mm4Address::parse(&system_address(svc)));
-        let domain = svc
-            .config
-            .partner(&route)
-            .map(|p| p.domain.clone())
-            .unwrap_or_default();
-        let rcpt = req
-            .reply_address()
-            .map(String::from)
-            .or_else(|| req.from.as_ref().map(|f| f.raw.clone()))
-            .unwrap_or_else(|| format!("system-user@{domain}"));
+        let rcpt = report_res_recipient(svc, &route, req.reply_address(), req.from.as_ref());
         let pdu = OutboundPdu::DeliveryReportRes {
             transaction_id: req.transaction_id.clone(),
         };
-        send_mm4(
-            svc,
-            &route,
-            system_address(svc),
-            vec![strip_angle(&rcpt)],
-            pdu,
-            Mm4Pdu::DeliveryReportRes(res).to_bytes(),
-        )
-        .await?;
+        let bytes = Mm4Pdu::DeliveryReportRes(res).to_bytes();
+        send_mm4(svc, &route, system_address(svc), vec![rcpt], pdu, bytes).await?;
     }
     Ok(())
 }
@@ -770,30 +754,38 @@ async fn read_reply_req(
         let mut res = ReadReplyRes::answering(&req, status, None, svc.clock.now().unix_secs());
         res.mms_version = Some(mms_version(svc, &route));
         res.from = Some(Mm4Address::parse(&system_address(svc)));
-        let domain = svc
-            .config
-            .partner(&route)
-            .map(|p| p.domain.clone())
-            .unwrap_or_default();
-        let rcpt = req
-            .reply_address()
-            .map(String::from)
-            .or_else(|| req.from.as_ref().map(|f| f.raw.clone()))
-            .unwrap_or_else(|| format!("system-user@{domain}"));
+        let rcpt = report_res_recipient(svc, &route, req.reply_address(), req.from.as_ref());
         let pdu = OutboundPdu::ReadReplyRes {
             transaction_id: req.transaction_id.clone(),
         };
-        send_mm4(
-            svc,
-            &route,
-            system_address(svc),
-            vec![strip_angle(&rcpt)],
-            pdu,
-            Mm4Pdu::ReadReplyRes(res).to_bytes(),
-        )
-        .await?;
+        let bytes = Mm4Pdu::ReadReplyRes(res).to_bytes();
+        send_mm4(svc, &route, system_address(svc), vec![rcpt], pdu, bytes).await?;
     }
     Ok(())
+}
+
+/// Where a `.RES` to a report goes: the request's reply address, else its sender, else
+/// the partner's system address.
+fn report_res_recipient(
+    svc: &Services,
+    route: &str,
+    reply_address: Option<&str>,
+    from: Option<&Mm4Address>,
+) -> String {
+    let raw = reply_address
+        .map(String::from)
+        .or_else(|| from.map(|f| f.raw.clone()));
+    match raw {
+        Some(r) => strip_angle(&r),
+        None => {
+            let domain = svc
+                .config
+                .partner(route)
+                .map(|p| p.domain.as_str())
+                .unwrap_or_default();
+            format!("system-user@{domain}")
+        }
+    }
 }
 
 fn strip_angle(s: &str) -> String {
