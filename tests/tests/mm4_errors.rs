@@ -10,6 +10,7 @@ const FROM: &str = "+447779998888/TYPE=PLMN@mms.oper.com";
 const TO: &str = "+447778889999/TYPE=PLMN@mms.domain.com";
 const WAIT: Duration = Duration::from_secs(60);
 
+/// Objects in the embedded store: files, plus small objects kept inline in SQLite.
 fn objects_stored(m: &Mmsc) -> usize {
     fn count(p: &std::path::Path) -> usize {
         std::fs::read_dir(p)
@@ -26,7 +27,17 @@ fn objects_stored(m: &Mmsc) -> usize {
             })
             .unwrap_or(0)
     }
-    count(&m.data_dir.join("objects"))
+    let db = m.data_dir.join("objects").join("~inline.db");
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sqlite3,sys; print(sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True).execute(\"select count(*) from objects where key like '%.eml'\").fetchone()[0])"])
+        .arg(&db)
+        .output()
+        .expect("python3 runs");
+    let inline: usize = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    count(&m.data_dir.join("objects")) + inline
 }
 
 fn still_serving(m: &Mmsc) {

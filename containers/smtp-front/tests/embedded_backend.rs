@@ -59,8 +59,14 @@ async fn seed_message_lands_in_the_embedded_store_and_queue() {
         .expect("get")
         .expect("object exists");
     assert!(stored.ends_with(SEED_PDU));
-    let file = dir.path().join("objects").join(&key);
-    assert_eq!(std::fs::read(&file).expect("file on disk"), stored.to_vec());
+    // Durable on disk: a store opened afresh on the same directory has it.
+    let reopened = DirObjectStore::open(&dir.path().join("objects"))
+        .await
+        .expect("reopen");
+    assert_eq!(
+        reopened.get(&key).await.expect("get").expect("on disk"),
+        stored
+    );
 
     let msgs = queue
         .receive(

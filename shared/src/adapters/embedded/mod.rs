@@ -1,6 +1,7 @@
 //! Embedded adapters: durable, crash-safe, one process.
 //!
-//! * [`DirObjectStore`]: objects as files (write, fsync, rename, fsync directory).
+//! * [`DirObjectStore`]: objects as files (write, fsync, rename, fsync directory);
+//!   objects up to [`object_store::INLINE_MAX`] inline in a group-committed SQLite file.
 //! * [`SqliteStateStore`]: key-value state in SQLite, expiry on an injected clock.
 //! * [`SqliteQueue`]: at-least-once queues in SQLite with visibility timeouts, long
 //!   polling and dead-letter queues.
@@ -11,7 +12,7 @@
 //! writers share the cost of each fsync. See [`EmbeddedBackend::open`] for the layout
 //! of a data directory.
 
-mod object_store;
+pub mod object_store;
 mod queue;
 mod sqlite;
 mod state_store;

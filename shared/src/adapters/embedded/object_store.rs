@@ -1,6 +1,7 @@
-//! [`ObjectStore`] as plain files under a root directory.
+//! [`ObjectStore`] as files under a root directory, small objects inline in SQLite.
 
 use super::EmbeddedError;
+use super::sqlite::Db;
 use crate::ports::{ObjectError, ObjectStore, validate_key};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -9,6 +10,18 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+
+/// Objects up to this size live in a small SQLite database beside the files
+/// (`<root>/~inline.db`, a name no valid key can take), committed through the same
+/// group-commit writer as the queue: one WAL fsync then covers many concurrent puts,
+/// where a file costs a file fsync and a directory fsync each. Larger objects are files.
+pub const INLINE_MAX: usize = 64 * 1024;
+
+/// File name of the inline database inside the root (not a valid object key).
+pub const INLINE_DB: &str = "~inline.db";
+
+const INLINE_SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;";
 
 /// Prefix of the temporary files a `put` writes before renaming them into place.
 /// Leftovers of a crash mid-`put` carry it and can be deleted at any time.
@@ -24,13 +37,22 @@ pub const TEMP_PREFIX: &str = ".tmp-";
 ///
 /// Unlike S3, a key cannot also be the directory of another key (`a` and `a/b`): the
 /// second `put` fails with [`ObjectError::Io`]. The MMSC's key scheme never does that.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DirObjectStore {
     root: PathBuf,
+    inline: Arc<Db>,
     /// Directories known to be durably linked into their parent (created and the
     /// parent fsynced, by us or before we started), so a `put` into them needs no
     /// extra directory fsync.
     durable_dirs: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+impl std::fmt::Debug for DirObjectStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirObjectStore")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DirObjectStore {
@@ -54,8 +76,18 @@ impl DirObjectStore {
             path: root.to_path_buf(),
             source,
         })?;
+        let db_path = root.join(INLINE_DB);
+        let inline = tokio::task::spawn_blocking(move || {
+            Db::open_blocking(&db_path, INLINE_SCHEMA, 4, "mmsc-objects-writer")
+        })
+        .await
+        .map_err(|e| EmbeddedError::Task {
+            path: root.to_path_buf(),
+            reason: e.to_string(),
+        })??;
         Ok(DirObjectStore {
             root: root.to_path_buf(),
+            inline: Arc::new(inline),
             durable_dirs: Arc::default(),
         })
     }
@@ -149,25 +181,87 @@ fn put_blocking(
     result
 }
 
+fn inline_error(key: &str, e: super::sqlite::DbError) -> ObjectError {
+    ObjectError::Backend(format!("inline object {key}: {e}"))
+}
+
 #[async_trait]
 impl ObjectStore for DirObjectStore {
     async fn put(&self, key: &str, body: Bytes, _content_type: &str) -> Result<(), ObjectError> {
+        validate_key(key)?;
+        let owned = key.to_string();
+        if body.len() <= INLINE_MAX {
+            let k = owned.clone();
+            self.inline
+                .write(move |c| {
+                    c.prepare_cached("INSERT OR REPLACE INTO objects (key, body) VALUES (?1, ?2)")?
+                        .execute(rusqlite::params![k, body.as_ref()])
+                })
+                .await
+                .map_err(|e| inline_error(key, e))?;
+            // A larger earlier version of this key, if any, is now shadowed; remove it.
+            // (A stat is cheap enough to make here; the common case stops at it.)
+            if !self.root.join(key).is_file() {
+                return Ok(());
+            }
+            return self
+                .blocking(key, |root, key, _| match fs::remove_file(root.join(key)) {
+                    Err(e) if !is_absent(&e) && !root.join(key).is_dir() => Err(e),
+                    _ => Ok(()),
+                })
+                .await;
+        }
         self.blocking(key, move |root, key, durable| {
             put_blocking(root, key, &body, durable)
         })
-        .await
+        .await?;
+        // The file is durable; now drop a smaller earlier version that would shadow it.
+        self.inline
+            .write(move |c| {
+                c.prepare_cached("DELETE FROM objects WHERE key = ?1")?
+                    .execute([owned])
+            })
+            .await
+            .map_err(|e| inline_error(key, e))?;
+        Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, ObjectError> {
+        validate_key(key)?;
+        let k = key.to_string();
+        let inline = self
+            .inline
+            .read(move |c| {
+                use rusqlite::OptionalExtension;
+                c.prepare_cached("SELECT body FROM objects WHERE key = ?1")?
+                    .query_row([k], |r| r.get::<_, Vec<u8>>(0))
+                    .optional()
+            })
+            .await
+            .map_err(|e| inline_error(key, e))?;
+        if let Some(body) = inline {
+            return Ok(Some(Bytes::from(body)));
+        }
         self.blocking(key, |root, key, _| match fs::read(root.join(key)) {
             Ok(bytes) => Ok(Some(Bytes::from(bytes))),
             Err(e) if is_absent(&e) => Ok(None),
+            // A directory (the prefix of other keys) is not an object.
+            Err(_) if root.join(key).is_dir() => Ok(None),
             Err(e) => Err(e),
         })
         .await
     }
 
     async fn delete(&self, key: &str) -> Result<(), ObjectError> {
+        validate_key(key)?;
+        let k = key.to_string();
+        self.inline
+            .write(move |c| {
+                c.prepare_cached("DELETE FROM objects WHERE key = ?1")?
+                    .execute([k])
+            })
+            .await
+            .map_err(|e| inline_error(key, e))?;
         self.blocking(key, |root, key, _| {
             let path = root.join(key);
             match fs::remove_file(&path) {

@@ -214,7 +214,11 @@ async fn put_leaves_no_temporary_files() {
     let store = DirObjectStore::open(dir.path()).await.expect("open");
     for i in 0..5 {
         store
-            .put("a/b/c.bin", Bytes::from(vec![i; 100]), "x/y")
+            .put(
+                "a/b/c.bin",
+                Bytes::from(vec![i; super::object_store::INLINE_MAX + 1]),
+                "x/y",
+            )
             .await
             .expect("put");
     }
@@ -229,10 +233,8 @@ async fn put_leaves_no_temporary_files() {
 async fn a_directory_is_not_an_object() {
     let dir = tempdir();
     let store = DirObjectStore::open(dir.path()).await.expect("open");
-    store
-        .put("a/b", Bytes::from_static(b"x"), "t")
-        .await
-        .expect("put");
+    let big = Bytes::from(vec![b'x'; super::object_store::INLINE_MAX + 1]);
+    store.put("a/b", big.clone(), "t").await.expect("put");
     assert_eq!(store.get("a").await.expect("get"), None);
     store
         .delete("a")
@@ -241,11 +243,57 @@ async fn a_directory_is_not_an_object() {
     assert_eq!(store.get("a/b/c").await.expect("get below a file"), None);
     store.delete("a/b/c").await.expect("delete below a file");
     assert!(store.get("a/b").await.expect("get").is_some());
-    // The documented limitation: a key cannot be a file and a directory at once.
+    // The documented limitation: a key cannot be a file and a directory at once
+    // (for objects stored as files; small ones live inline and have no such limit).
     assert!(matches!(
-        store.put("a/b/c", Bytes::from_static(b"y"), "t").await,
+        store.put("a/b/c", big, "t").await,
         Err(crate::ports::ObjectError::Io { .. })
     ));
+    store
+        .put("a/b/c", Bytes::from_static(b"y"), "t")
+        .await
+        .expect("small put below a file");
+    assert_eq!(
+        store.get("a/b/c").await.expect("get").as_deref(),
+        Some(&b"y"[..])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_and_large_versions_of_a_key_replace_each_other() {
+    let dir = tempdir();
+    let store = DirObjectStore::open(dir.path()).await.expect("open");
+    let big = Bytes::from(vec![b'L'; super::object_store::INLINE_MAX + 10]);
+    store
+        .put("k/v", Bytes::from_static(b"small"), "t")
+        .await
+        .expect("put small");
+    assert!(
+        !dir.path().join("k/v").exists(),
+        "small objects are stored inline"
+    );
+    store.put("k/v", big.clone(), "t").await.expect("put large");
+    assert_eq!(store.get("k/v").await.expect("get"), Some(big));
+    store
+        .put("k/v", Bytes::from_static(b"again"), "t")
+        .await
+        .expect("put small again");
+    assert_eq!(
+        store.get("k/v").await.expect("get").as_deref(),
+        Some(&b"again"[..])
+    );
+    assert!(
+        !dir.path().join("k/v").exists(),
+        "the shadowed file is removed"
+    );
+    drop(store);
+    let store = DirObjectStore::open(dir.path()).await.expect("reopen");
+    assert_eq!(
+        store.get("k/v").await.expect("get after reopen").as_deref(),
+        Some(&b"again"[..])
+    );
+    store.delete("k/v").await.expect("delete");
+    assert_eq!(store.get("k/v").await.expect("get"), None);
 }
 
 // ---- concurrency -------------------------------------------------------------------
