@@ -115,31 +115,47 @@ async fn delivered(
     let Some((msg, _)) = records.message(message_id).await? else {
         return Ok(());
     };
-    let now = svc.clock.now();
     let reason = format!("accepted by partner {partner}");
-    for index in recipients {
-        let changed = records
-            .update_recipient(&msg, *index, |r| {
-                Ok::<bool, ()>(
-                    r.state == RecipientState::Routed
-                        && r.advance(RecipientState::Forwarded, Some(reason.clone()), now)
-                            .is_ok(),
-                )
-            })
+    let detail = format!("MM4_forward.REQ to {partner}: {reply}");
+    let moved = move_recipients(svc, &msg, recipients, RecipientState::Forwarded, &reason).await?;
+    for r in moved {
+        records
+            .event(
+                &msg,
+                "forwarded",
+                Some(r.address.redacted()),
+                detail.clone(),
+            )
             .await?;
-        if let Ok((r, true)) = changed {
-            records
-                .event(
-                    &msg,
-                    "forwarded",
-                    Some(r.address.redacted()),
-                    format!("MM4_forward.REQ to {partner}: {reply}"),
-                )
-                .await?;
-        }
     }
     records.refresh_state(&msg.id).await?;
     Ok(())
+}
+
+/// Moves `recipients` of `msg` to `to` where that is a legal step (a recipient already
+/// past it, e.g. refused by the partner's `.RES`, stays as it is); returns the ones moved.
+async fn move_recipients(
+    svc: &Services,
+    msg: &crate::domain::MessageRecord,
+    recipients: &[u32],
+    to: RecipientState,
+    reason: &str,
+) -> Result<Vec<crate::domain::RecipientRecord>, HandlerError> {
+    let records = svc.records();
+    let now = svc.clock.now();
+    let mut moved = Vec::new();
+    for index in recipients {
+        let changed = records
+            .update_recipient(msg, *index, |r| {
+                let legal = to != RecipientState::Forwarded || r.state == RecipientState::Routed;
+                Ok::<bool, ()>(legal && r.advance(to, Some(reason.to_string()), now).is_ok())
+            })
+            .await?;
+        if let Ok((r, true)) = changed {
+            moved.push(r);
+        }
+    }
+    Ok(moved)
 }
 
 async fn failed(
@@ -172,23 +188,12 @@ async fn failed(
         TransportError::Permanent(_) => MmStatus::REJECTED,
         _ => MmStatus::INDETERMINATE,
     };
-    let now = svc.clock.now();
     let reason = format!("MM4 to {partner} failed: {why}");
-    for index in recipients {
-        let changed = records
-            .update_recipient(&msg, *index, |r| {
-                Ok::<bool, ()>(
-                    r.advance(RecipientState::Failed, Some(reason.clone()), now)
-                        .is_ok(),
-                )
-            })
+    for r in move_recipients(svc, &msg, recipients, RecipientState::Failed, &reason).await? {
+        records
+            .event(&msg, "failed", Some(r.address.redacted()), reason.clone())
             .await?;
-        if let Ok((r, true)) = changed {
-            records
-                .event(&msg, "failed", Some(r.address.redacted()), reason.clone())
-                .await?;
-            report_to_originator(svc, &msg, &r, status.clone(), &reason).await?;
-        }
+        report_to_originator(svc, &msg, &r, status.clone(), &reason).await?;
     }
     records.refresh_state(&msg.id).await?;
     Ok(())
