@@ -869,30 +869,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let limit = front.backend_timeout;
         let span = txn.span.clone();
 
-        let put = tokio::time::timeout(
-            limit,
-            front
-                .objects
-                .put(&key, Bytes::from(bytes), "message/rfc822"),
-        )
-        .instrument(span.clone())
-        .await;
-        let put_timed_out = put.is_err();
-        let put_error = match put {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(_) => Some(format!("timed out after {limit:?}")),
-        };
-        if let Some(error) = put_error {
-            warn!(parent: &span, %error, %key, "storing the message failed; 451");
-            if put_timed_out {
-                // The put may still land later; do not leave it behind.
-                self.delete_object(&key, &span).await;
-            }
-            self.say("451 4.3.0 Temporary failure storing the message, try again later");
-            return;
-        }
-
         let job = Job::Ingest {
             interface: Interface::Mm4,
             object_key: key.clone(),
@@ -902,14 +878,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             rcpt_to: txn.rcpts.clone(),
             received_at: now,
         };
-        let sent = tokio::time::timeout(
+        // The object and the job are written at the same time: each is a durable commit,
+        // and waiting for one before starting the other doubles the time to `250`. The
+        // ingest handler waits for an object it cannot see yet and drops the job of a
+        // message whose store failed (that peer was answered 451 and retries).
+        let put = tokio::time::timeout(
             limit,
             front
-                .queue
-                .send(queues::INGEST, &job.to_bytes(), Duration::ZERO),
+                .objects
+                .put(&key, Bytes::from(bytes), "message/rfc822"),
         )
-        .instrument(span.clone())
-        .await;
+        .instrument(span.clone());
+        let job_bytes = job.to_bytes();
+        let send = tokio::time::timeout(
+            limit,
+            front.queue.send(queues::INGEST, &job_bytes, Duration::ZERO),
+        )
+        .instrument(span.clone());
+        let (put, sent) = tokio::join!(put, send);
+        let put_error = match put {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!("timed out after {limit:?}")),
+        };
+        if let Some(error) = put_error {
+            warn!(parent: &span, %error, %key, "storing the message failed; 451");
+            // A timed-out put may still land later; do not leave it behind.
+            self.delete_object(&key, &span).await;
+            self.say("451 4.3.0 Temporary failure storing the message, try again later");
+            return;
+        }
         match sent {
             Ok(Ok(_)) => {
                 info!(

@@ -22,6 +22,33 @@ use tracing::{Instrument, info, info_span, warn};
 /// A message that has crossed this many MMSCs is refused (loop protection).
 pub const MAX_FORWARD_COUNTER: u32 = 10;
 
+/// How long a job may wait for its stored PDU. A front stores the PDU and queues the job
+/// at the same time and answers the peer only when both succeeded, so a worker can see
+/// the job a moment before the object; and when the store failed (the peer was told to
+/// retry) the job is left behind with no object. Within the grace a missing object is a
+/// temporary failure; after it, the job is an orphan of a refused submission and dropped.
+pub const MISSING_OBJECT_GRACE: Duration = Duration::from_secs(300);
+
+pub(crate) fn missing_object(
+    svc: &Services,
+    object_key: &str,
+    received_at: Timestamp,
+) -> HandlerError {
+    let age = svc.clock.now().since(received_at);
+    if age < MISSING_OBJECT_GRACE {
+        HandlerError::Transient(format!(
+            "stored PDU {object_key} is not visible yet ({} ms after receipt)",
+            age.as_millis()
+        ))
+    } else {
+        warn!(
+            object_key,
+            "dropping an ingest job whose PDU was never stored (the peer was refused)"
+        );
+        HandlerError::Permanent(format!("stored PDU {object_key} is missing"))
+    }
+}
+
 /// Handles a PDU received from MM4 partner `partner`.
 pub async fn mm4(
     svc: &Services,
@@ -30,10 +57,9 @@ pub async fn mm4(
     rcpt_to: &[String],
     received_at: Timestamp,
 ) -> Result<(), HandlerError> {
-    let raw =
-        svc.objects.get(object_key).await?.ok_or_else(|| {
-            HandlerError::Permanent(format!("stored PDU {object_key} is missing"))
-        })?;
+    let Some(raw) = svc.objects.get(object_key).await? else {
+        return Err(missing_object(svc, object_key, received_at));
+    };
     let pdu = match Mm4Pdu::parse(&raw) {
         Ok(p) => p,
         Err(e) => {

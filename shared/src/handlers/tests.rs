@@ -453,3 +453,21 @@ async fn unparsable_and_missing_pdus_are_permanent_failures() {
         Err(HandlerError::Permanent(_))
     ));
 }
+
+#[tokio::test]
+async fn a_job_whose_pdu_is_not_stored_waits_then_is_dropped() {
+    let r = rig().await;
+    let now = r.svc.clock.now();
+    let key = "in/mm4/2026/11/23/never-stored.eml";
+    let rcpt = vec!["+447778889999/TYPE=PLMN@mms.domain.com".to_string()];
+    // Just received: the front may still be committing the object.
+    let early = ingest::mm4(&r.svc, key, "oper", &rcpt, now).await;
+    assert!(
+        matches!(early, Err(HandlerError::Transient(_))),
+        "{early:?}"
+    );
+    // Long after: the store failed and the peer was answered 451; the job is an orphan.
+    let received = Timestamp(now.0 - 2 * ingest::MISSING_OBJECT_GRACE.as_millis() as i64);
+    let late = ingest::mm4(&r.svc, key, "oper", &rcpt, received).await;
+    assert!(matches!(late, Err(HandlerError::Permanent(_))), "{late:?}");
+}
