@@ -1,7 +1,8 @@
 //! Embedded adapters: durable, crash-safe, one process.
 //!
 //! * [`DirObjectStore`]: objects as files (write, fsync, rename, fsync directory);
-//!   objects up to [`object_store::INLINE_MAX`] inline in a group-committed SQLite file.
+//!   objects up to [`object_store::INLINE_MAX`] inline in a group-committed SQLite file
+//!   (in [`EmbeddedBackend`], the queue's own database).
 //! * [`SqliteStateStore`]: key-value state in SQLite, expiry on an injected clock.
 //! * [`SqliteQueue`]: at-least-once queues in SQLite with visibility timeouts, long
 //!   polling and dead-letter queues.
@@ -66,10 +67,13 @@ impl EmbeddedBackend {
     /// Opens (creating as needed) the stores under `data_dir`:
     ///
     /// ```text
-    /// data_dir/objects/   DirObjectStore
+    /// data_dir/objects/   DirObjectStore (objects over INLINE_MAX, as files)
     /// data_dir/state.db   SqliteStateStore (+ -wal, -shm)
-    /// data_dir/queue.db   SqliteQueue      (+ -wal, -shm)
+    /// data_dir/queue.db   SqliteQueue, and the objects up to INLINE_MAX (+ -wal, -shm)
     /// ```
+    ///
+    /// Small objects share the queue's database and writer: a front stores a PDU and
+    /// queues its job at the same time, and both then land in one group commit.
     ///
     /// `max_receives` is the dead-letter threshold of every queue (0: never
     /// dead-letter); `clock` drives state expiry.
@@ -89,9 +93,10 @@ impl EmbeddedBackend {
                 path: data_dir.to_path_buf(),
                 source,
             })?;
-        let objects = DirObjectStore::open(&data_dir.join(OBJECTS_DIR)).await?;
-        let state = SqliteStateStore::open(&data_dir.join(STATE_DB), clock).await?;
         let queue = SqliteQueue::open(&data_dir.join(QUEUE_DB), max_receives).await?;
+        let objects =
+            DirObjectStore::open_sharing(&data_dir.join(OBJECTS_DIR), queue.database()).await?;
+        let state = SqliteStateStore::open(&data_dir.join(STATE_DB), clock).await?;
         Ok(EmbeddedBackend {
             objects: Arc::new(objects),
             state: Arc::new(state),

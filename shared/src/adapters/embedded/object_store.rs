@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Objects up to this size live in a small SQLite database beside the files
-/// (`<root>/~inline.db`, a name no valid key can take), committed through the same
-/// group-commit writer as the queue: one WAL fsync then covers many concurrent puts,
+/// (`<root>/~inline.db`, a name no valid key can take, or the queue's database when
+/// opened by [`super::EmbeddedBackend`]), committed through a group-commit writer:
+/// one WAL fsync then covers many concurrent puts (and, shared with the queue, their jobs),
 /// where a file costs a file fsync and a directory fsync each. Larger objects are files.
 pub const INLINE_MAX: usize = 64 * 1024;
 
@@ -56,8 +57,8 @@ impl std::fmt::Debug for DirObjectStore {
 }
 
 impl DirObjectStore {
-    /// Opens the store rooted at `root`, creating the directory if needed.
-    pub async fn open(root: &Path) -> Result<Self, EmbeddedError> {
+    /// Creates `root` (durably linked into its parent) if needed.
+    async fn prepare_root(root: &Path) -> Result<(), EmbeddedError> {
         let owned = root.to_path_buf();
         tokio::task::spawn_blocking(move || {
             fs::create_dir_all(&owned)?;
@@ -76,6 +77,13 @@ impl DirObjectStore {
             path: root.to_path_buf(),
             source,
         })?;
+        Ok(())
+    }
+
+    /// Opens the store rooted at `root`, creating the directory if needed.
+    pub async fn open(root: &Path) -> Result<Self, EmbeddedError> {
+        Self::prepare_root(root).await?;
+
         let db_path = root.join(INLINE_DB);
         let inline = tokio::task::spawn_blocking(move || {
             Db::open_blocking(&db_path, INLINE_SCHEMA, 4, "mmsc-objects-writer")
@@ -88,6 +96,26 @@ impl DirObjectStore {
         Ok(DirObjectStore {
             root: root.to_path_buf(),
             inline: Arc::new(inline),
+            durable_dirs: Arc::default(),
+        })
+    }
+
+    /// Opens the store rooted at `root` with its small objects kept in `inline`, a
+    /// database another store also writes (the embedded backend passes the queue's):
+    /// a message's object and its job then go out in the same group commit, one fsync
+    /// for both.
+    pub(crate) async fn open_sharing(root: &Path, inline: Arc<Db>) -> Result<Self, EmbeddedError> {
+        Self::prepare_root(root).await?;
+        inline
+            .write(|c| c.execute_batch(INLINE_SCHEMA))
+            .await
+            .map_err(|e| EmbeddedError::Task {
+                path: root.to_path_buf(),
+                reason: format!("creating the inline object table: {e}"),
+            })?;
+        Ok(DirObjectStore {
+            root: root.to_path_buf(),
+            inline,
             durable_dirs: Arc::default(),
         })
     }

@@ -56,7 +56,7 @@ const READERS: usize = 2;
 ///   looks again when the next delayed or in-flight message is due (at least every
 ///   [`MAX_POLL_INTERVAL`]).
 pub struct SqliteQueue {
-    db: Db,
+    db: Arc<Db>,
     max_receives: u32,
     notifiers: Mutex<HashMap<String, Arc<Notify>>>,
 }
@@ -123,10 +123,16 @@ impl SqliteQueue {
             reason: e.to_string(),
         })??;
         Ok(SqliteQueue {
-            db,
+            db: Arc::new(db),
             max_receives,
             notifiers: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The queue's database, so the embedded backend can keep small objects in it:
+    /// an object and the job that points at it then share one group commit.
+    pub(crate) fn database(&self) -> Arc<Db> {
+        Arc::clone(&self.db)
     }
 
     pub fn max_receives(&self) -> u32 {

@@ -102,6 +102,37 @@ async fn open_creates_the_data_directory_layout() {
     assert!(data.join(STATE_DB).is_file());
     assert!(data.join(QUEUE_DB).is_file());
     assert_eq!(b.objects.root(), data.join(OBJECTS_DIR));
+    // Small objects live in the queue's database (one group commit with their job),
+    // large ones as files.
+    b.objects
+        .put(
+            "in/mm4/small.eml",
+            Bytes::from_static(b"small"),
+            "message/rfc822",
+        )
+        .await
+        .expect("put small");
+    let large = Bytes::from(vec![b'x'; object_store::INLINE_MAX + 1]);
+    b.objects
+        .put("in/mm4/large.eml", large.clone(), "message/rfc822")
+        .await
+        .expect("put large");
+    assert!(
+        !data
+            .join(OBJECTS_DIR)
+            .join(object_store::INLINE_DB)
+            .exists()
+    );
+    assert!(!data.join(OBJECTS_DIR).join("in/mm4/small.eml").exists());
+    assert!(data.join(OBJECTS_DIR).join("in/mm4/large.eml").is_file());
+    let inline: i64 = rusqlite::Connection::open(data.join(QUEUE_DB))
+        .and_then(|c| c.query_row("SELECT count(*) FROM objects", [], |r| r.get(0)))
+        .expect("objects table in queue.db");
+    assert_eq!(inline, 1);
+    assert_eq!(
+        b.objects.get("in/mm4/large.eml").await.expect("get"),
+        Some(large)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
