@@ -7,7 +7,9 @@
 
 pub mod adapters;
 pub mod codec;
+pub mod charging;
 pub mod config;
+pub mod diameter_peer;
 pub mod domain;
 pub mod handlers;
 pub mod ports;
