@@ -284,4 +284,8 @@ impl Charging for DiameterCharging {
             Err(e) => Err(ChargingError::Unavailable(e.to_string())),
         }
     }
+
+    async fn shutdown(&self) {
+        self.client.shutdown().await;
+    }
 }

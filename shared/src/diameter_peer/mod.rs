@@ -16,8 +16,10 @@
 //! - Each request has a deadline; past it the caller gets [`PeerError::Timeout`].
 
 mod conn;
+mod describe;
 mod peer;
 
+pub use describe::describe;
 pub use conn::{
     Connection, FrameReader, MAX_MESSAGE, PacketDirection, PacketLog, PacketTap,
 };
@@ -156,7 +158,7 @@ pub struct DiameterClient {
 }
 
 /// A random 32-bit number (for initial identifiers).
-pub(crate) fn random_u32() -> u32 {
+pub fn random_u32() -> u32 {
     (uuid::Uuid::new_v4().as_u128() & 0xffff_ffff) as u32
 }
 

@@ -79,6 +79,8 @@ pub enum ChargingError {
 #[async_trait]
 pub trait Charging: Send + Sync {
     async fn charge(&self, req: &ChargeRequest) -> Result<ChargeOutcome, ChargingError>;
+    /// Closes connections politely (Diameter DPR/DPA) when the process stops.
+    async fn shutdown(&self) {}
 }
 
 /// Charging mode `none`: every request succeeds without contacting anyone.
