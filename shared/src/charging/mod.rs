@@ -515,3 +515,47 @@ pub async fn records(
         })
         .collect())
 }
+
+/// Acceptance charging for a message received from an MM4 partner, when
+/// `charging.charge_mm4_incoming` is set (the originator is charged, as for an
+/// MM1 submission). `Ok(Some(reason))`: the charging server refused; the caller
+/// rejects the message. Unavailable charging is a transient handler error.
+pub async fn charge_mm4_acceptance(
+    svc: &Services,
+    msg: &crate::domain::MessageRecord,
+) -> Result<Option<String>, HandlerError> {
+    if mode(svc) == ChargingMode::None || !svc.config.charging.charge_mm4_incoming {
+        return Ok(None);
+    }
+    let Some(view) = svc.records().load(&msg.id).await? else {
+        return Err(HandlerError::Transient("message vanished".into()));
+    };
+    let recipients: Vec<Address> = view.recipients.iter().map(|r| r.address.clone()).collect();
+    let sub = Submission {
+        message_id: &msg.id,
+        from: &msg.from,
+        recipients: &recipients,
+        size: msg.size,
+        content_type: msg.content_type.as_deref(),
+        submitted_at: msg.received_at,
+        mms_message_id: msg.peer_message_id.as_deref(),
+        service_code: None,
+    };
+    match charge_on_acceptance(svc, &sub).await {
+        Ok(()) => Ok(None),
+        Err(ChargeReject::Refused { result_code }) => Ok(Some(format!(
+            "charging refused: Diameter Result-Code {result_code}"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The charging outcome a recipient state implies, if final.
+pub fn outcome_of_state(state: crate::domain::RecipientState) -> Option<Outcome> {
+    use crate::domain::RecipientState as S;
+    match state {
+        S::Retrieved | S::Delivered => Some(Outcome::Delivered),
+        S::Rejected | S::Expired | S::Failed => Some(Outcome::Failed),
+        _ => None,
+    }
+}
