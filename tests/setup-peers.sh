@@ -15,12 +15,13 @@ fi
 py_need=()
 python3 -c 'import aiosmtpd' 2>/dev/null || py_need+=(aiosmtpd)
 python3 -c 'import messaging.mms' 2>/dev/null || py_need+=(python-messaging)
+python3 -c 'import diameter.node' 2>/dev/null || py_need+=(python-diameter)
 if [ ${#py_need[@]} -gt 0 ]; then
   echo "setup-peers: pip install ${py_need[*]}"
   python3 -m pip install -q --disable-pip-version-check "${py_need[@]}"
 fi
 # Postfix tools live in /usr/sbin.
-for t in swaks smtp-sink smtp-source tshark; do
+for t in swaks smtp-sink smtp-source tshark text2pcap; do
   command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "setup-peers: $t still missing" >&2; exit 1; }
 done
 echo "setup-peers: ok"
