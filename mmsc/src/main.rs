@@ -5,6 +5,7 @@
 //! mmsc config check FILE            validate a configuration, naming each bad key
 //! mmsc config demo                  print the built-in demo configuration as TOML
 //! mmsc trace ID [--json]            a message's state and timeline (our id, peer Message-ID or Transaction-ID)
+//! mmsc mm9test --server H --port N ...  NowSMS MM9Test: CER + one CCR; ends with `Diameter Result Code NNNN`
 //! ```
 
 use anyhow::{Context, Result, bail};

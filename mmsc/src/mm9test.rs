@@ -11,7 +11,8 @@ use mmsc_shared::codec::diameter::{
     FindAvp, MMS_SERVICE_CONTEXT_ID, Message, ResultCode, dict,
 };
 use mmsc_shared::diameter_peer::{
-    ClientConfig, Connection, PacketDirection, PacketLog, PacketTap, PeerError, decode_cca, describe,
+    ClientConfig, Connection, PacketDirection, PacketLog, PacketTap, PeerError, decode_cca,
+    describe,
 };
 use mmsc_shared::domain::{Address, MessageId, Timestamp};
 use mmsc_shared::ports::{ChargeRequest, ChargingOp};
@@ -145,16 +146,32 @@ fn complete(mut a: Args) -> Result<Args> {
             }
         };
     }
-    need!(server, "--server", "(Remote) Diameter Server Host Name or IP Address");
+    need!(
+        server,
+        "--server",
+        "(Remote) Diameter Server Host Name or IP Address"
+    );
     need!(port, "--port", "(Remote) Diameter Server Port Number");
     if a.destination_host.is_none() && tty {
         let v = prompt("(Remote) Diameter Destination-Host (optional)")?;
         a.destination_host = (!v.is_empty()).then_some(v);
     }
-    need!(destination_realm, "--destination-realm", "(Remote) Diameter Destination-Realm");
-    need!(host_ip, "--host-ip", "(Local/Origin) Diameter Host-IP-Address");
+    need!(
+        destination_realm,
+        "--destination-realm",
+        "(Remote) Diameter Destination-Realm"
+    );
+    need!(
+        host_ip,
+        "--host-ip",
+        "(Local/Origin) Diameter Host-IP-Address"
+    );
     need!(origin_host, "--origin-host", "(Local) Diameter Origin-Host");
-    need!(origin_realm, "--origin-realm", "(Local) Diameter Origin-Realm");
+    need!(
+        origin_realm,
+        "--origin-realm",
+        "(Local) Diameter Origin-Realm"
+    );
     need!(sender, "--sender", "MMS Sender Phone Number");
     need!(recipient, "--recipient", "MMS Recipient Phone Number");
     if !missing.is_empty() {
@@ -252,7 +269,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         hop
     };
     let e2e = next();
-    match conn.capabilities_exchange(&caps, (next(), e2e), timeout).await {
+    match conn
+        .capabilities_exchange(&caps, (next(), e2e), timeout)
+        .await
+    {
         Ok(_) => {}
         Err(PeerError::Refused(code)) => {
             println!("Capabilities-Exchange refused.");

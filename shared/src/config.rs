@@ -205,6 +205,11 @@ pub struct ChargingConfig {
     pub refund_on_failure: bool,
     /// Write CDRs (JSON lines) to the object store under `cdr/YYYY/MM/DD/HH/`.
     pub cdr: bool,
+    /// Connect to the charging servers over TLS, trusting the PEM certificates in
+    /// this file (their CA or their own certificates).
+    pub tls_ca: Option<PathBuf>,
+    /// Name the servers' certificates must carry; default the host of each address.
+    pub tls_server_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -353,6 +358,8 @@ impl Default for ChargingConfig {
             request_timeout_ms: 5000,
             refund_on_failure: true,
             cdr: true,
+            tls_ca: None,
+            tls_server_name: None,
         }
     }
 }
@@ -477,6 +484,9 @@ impl Config {
             fix(p);
         }
         if let Some(p) = self.smtp.tls_key.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = self.charging.tls_ca.as_mut() {
             fix(p);
         }
     }

@@ -6,8 +6,8 @@
 //! the very same handlers with different adapters.
 
 pub mod adapters;
-pub mod codec;
 pub mod charging;
+pub mod codec;
 pub mod config;
 pub mod diameter_peer;
 pub mod domain;

@@ -33,7 +33,12 @@ impl Ocs {
         let child = Command::new("python3")
             .arg(repo_root().join("tests/peers/ocs.py"))
             .args(["--port", &port.to_string()])
-            .args(["--origin-host", &format!("{name}.{REALM}"), "--realm", REALM])
+            .args([
+                "--origin-host",
+                &format!("{name}.{REALM}"),
+                "--realm",
+                REALM,
+            ])
             .args(["--client", ORIGIN])
             .arg("--ledger")
             .arg(ledger)
@@ -119,7 +124,9 @@ fn tshark_fields(log: &Path, fields: &[&str]) -> Vec<Vec<String>> {
         .unwrap();
     assert!(st.success(), "text2pcap failed on {}", log.display());
     let mut cmd = Command::new("tshark");
-    cmd.arg("-r").arg(&pcap).args(["-T", "fields", "-E", "occurrence=a", "-E", "separator=|"]);
+    cmd.arg("-r")
+        .arg(&pcap)
+        .args(["-T", "fields", "-E", "occurrence=a", "-E", "separator=|"]);
     for f in fields {
         cmd.args(["-e", f]);
     }
@@ -157,7 +164,11 @@ fn mm9test_gets_2001_from_python_diameter_and_tshark_decodes_it() {
         ],
     );
     assert_eq!(code, 0, "{out}");
-    assert_eq!(out.trim_end().lines().last(), Some("Diameter Result Code 2001"), "{out}");
+    assert_eq!(
+        out.trim_end().lines().last(),
+        Some("Diameter Result Code 2001"),
+        "{out}"
+    );
     assert!(out.contains("Capabilities-Exchange (257) Request"), "{out}");
     let ccrs = ocs.ccrs();
     assert_eq!(ccrs.len(), 1, "{ccrs:?}");
@@ -187,16 +198,32 @@ fn mm9test_gets_2001_from_python_diameter_and_tshark_decodes_it() {
     let all = format!("{rows:?}");
     assert!(rows.len() >= 4, "{all}");
     for r in &rows {
-        assert!(r[12].is_empty() && r[13].is_empty(), "malformed/expert: {all}");
+        assert!(
+            r[12].is_empty() && r[13].is_empty(),
+            "malformed/expert: {all}"
+        );
     }
-    let cer = rows.iter().find(|r| r[0] == "257" && r[1] == "1").expect(&all);
-    assert_eq!((&*cer[2], &*cer[3], &*cer[4], &*cer[5]), ("10415", "MMSC", "4", "0"), "{all}");
-    let ccr = rows.iter().find(|r| r[0] == "272" && r[1] == "1").expect(&all);
+    let cer = rows
+        .iter()
+        .find(|r| r[0] == "257" && r[1] == "1")
+        .expect(&all);
+    assert_eq!(
+        (&*cer[2], &*cer[3], &*cer[4], &*cer[5]),
+        ("10415", "MMSC", "4", "0"),
+        "{all}"
+    );
+    let ccr = rows
+        .iter()
+        .find(|r| r[0] == "272" && r[1] == "1")
+        .expect(&all);
     assert_eq!(ccr[6], "32270@3gpp.org", "{all}");
     assert_eq!(ccr[7], "447700900123", "{all}");
     assert_eq!(ccr[8], "447700900123,447700900456", "{all}");
     assert_eq!((&*ccr[9], &*ccr[10]), ("25", "978"), "{all}");
-    let cca = rows.iter().find(|r| r[0] == "272" && r[1] == "0").expect(&all);
+    let cca = rows
+        .iter()
+        .find(|r| r[0] == "272" && r[1] == "0")
+        .expect(&all);
     assert_eq!(cca[11], "2001", "{all}");
 }
 
@@ -216,7 +243,11 @@ fn mm9test_prints_a_rejecting_servers_code_and_fails() {
     );
     let (code, out) = mm9test(port, &["--units", "1"]);
     assert_eq!(code, 1, "{out}");
-    assert_eq!(out.trim_end().lines().last(), Some("Diameter Result Code 4012"), "{out}");
+    assert_eq!(
+        out.trim_end().lines().last(),
+        Some("Diameter Result Code 4012"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -232,14 +263,23 @@ fn mm9test_reports_a_refused_capabilities_exchange() {
         .arg("mm9test")
         .args(["--server", "127.0.0.1", "--port", &port.to_string()])
         .args(["--destination-realm", REALM, "--host-ip", "127.0.0.1"])
-        .args(["--origin-host", "stranger.test.local", "--origin-realm", REALM])
+        .args([
+            "--origin-host",
+            "stranger.test.local",
+            "--origin-realm",
+            REALM,
+        ])
         .args(["--sender", "447700900123", "--recipient", "447700900456"])
         .stdin(Stdio::null())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert_eq!(text.trim_end().lines().last(), Some("Diameter Result Code 3010"), "{text}");
+    assert_eq!(
+        text.trim_end().lines().last(),
+        Some("Diameter Result Code 3010"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -251,7 +291,10 @@ fn mm9test_names_missing_parameters_without_a_terminal() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("--port") && err.contains("--origin-host"), "{err}");
+    assert!(
+        err.contains("--port") && err.contains("--origin-host"),
+        "{err}"
+    );
 }
 
 /// A running diameter-sidecar.
@@ -405,16 +448,30 @@ fn tshark_decodes_the_sidecars_cer_ccr_and_dwr() {
     );
     let all = format!("{rows:?}");
     for r in &rows {
-        assert!(r[8].is_empty() && r[9].is_empty(), "malformed/expert: {all}");
+        assert!(
+            r[8].is_empty() && r[9].is_empty(),
+            "malformed/expert: {all}"
+        );
     }
-    assert!(rows.iter().any(|r| r[0] == "257" && r[1] == "1" && r[7] == ORIGIN), "{all}");
-    let ccr = rows.iter().find(|r| r[0] == "272" && r[1] == "1").expect(&all);
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == "257" && r[1] == "1" && r[7] == ORIGIN),
+        "{all}"
+    );
+    let ccr = rows
+        .iter()
+        .find(|r| r[0] == "272" && r[1] == "1")
+        .expect(&all);
     assert_eq!(ccr[2], "32270@3gpp.org", "{all}");
     assert_eq!(ccr[3], "447700900123", "{all}");
     assert_eq!(ccr[4], "1", "{all}"); // INITIAL_REQUEST
     assert_eq!(ccr[5], "447700900123,447700900456", "{all}");
     assert_eq!(ccr[6], "2048", "{all}");
-    assert!(rows.iter().any(|r| r[0] == "280" && r[1] == "1" && r[7] == ORIGIN), "{all}");
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == "280" && r[1] == "1" && r[7] == ORIGIN),
+        "{all}"
+    );
 }
 
 #[test]
@@ -475,14 +532,21 @@ fn fails_over_to_the_secondary_without_double_charging_and_fails_back() {
     sessions.sort();
     let total = sessions.len();
     sessions.dedup();
-    assert_eq!(total, sessions.len(), "a session was charged twice: {rows:?}");
+    assert_eq!(
+        total,
+        sessions.len(),
+        "a session was charged twice: {rows:?}"
+    );
     assert_eq!(sessions.len(), N, "{rows:?}");
     let resent: Vec<_> = secondary
         .ccrs()
         .into_iter()
         .filter(|c| c["t_flag"] == true)
         .collect();
-    assert!(!resent.is_empty(), "no request was failed over with the T flag");
+    assert!(
+        !resent.is_empty(),
+        "no request was failed over with the T flag"
+    );
 
     // Failback: the primary returns (REOPEN, three DWAs) and takes new requests.
     let _primary = Ocs::start(dir.path(), "ocs1b", p1, &db, &[]);
@@ -571,7 +635,11 @@ starttls = "never"
 {charging}"#,
         ab = relay_ab.port,
         third = third.port,
-        charging = charging_toml(mode, &[ocs_port], "charge_mm4_incoming = true\nrefund_on_failure = true"),
+        charging = charging_toml(
+            mode,
+            &[ocs_port],
+            "charge_mm4_incoming = true\nrefund_on_failure = true"
+        ),
     );
     let b_cfg = format!(
         r#"
@@ -661,19 +729,16 @@ fn dmz_reserve_commit_releases_an_unknown_recipient_and_commits_a_known_one_once
     let c = charges_for(&d, mid);
     // CCR INITIAL (1) then TERMINATION (3) without Used-Service-Unit.
     assert_eq!((c[0].2, c[1].2), (1, 3), "{c:?}");
-    let term = d
-        .ocs
-        .ccrs()
-        .into_iter()
-        .filter(|x| x["type"] == 3)
-        .count();
+    let term = d.ocs.ccrs().into_iter().filter(|x| x["type"] == 3).count();
     assert_eq!(term, 1);
     assert!(has_event(&d, mid, "forwarded") || d.a.log_text().contains("forwarded"));
 
     // Known at B: forward.RES Ok -> committed exactly once.
     let mid = "dmz-known@mms.third.test";
     send_from_third(&d, "+15552000002/TYPE=PLMN@mms.b.test", mid);
-    wait_until("forward.RES at A", WAIT, || has_event(&d, mid, "forward-res").then_some(()));
+    wait_until("forward.RES at A", WAIT, || {
+        has_event(&d, mid, "forward-res").then_some(())
+    });
     wait_until("the commit", WAIT, || {
         (charges_for(&d, mid).len() == 2).then_some(())
     });
@@ -716,7 +781,9 @@ fn dmz_event_mode_refunds_an_unknown_recipient() {
     // A known recipient is debited once and never refunded.
     let mid = "dmz-ev-known@mms.third.test";
     send_from_third(&d, "+15552000002/TYPE=PLMN@mms.b.test", mid);
-    wait_until("forward.RES at A", WAIT, || has_event(&d, mid, "forward-res").then_some(()));
+    wait_until("forward.RES at A", WAIT, || {
+        has_event(&d, mid, "forward-res").then_some(())
+    });
     std::thread::sleep(Duration::from_secs(2));
     let c = charges_for(&d, mid);
     assert_eq!(c.len(), 1, "{c:?}");
@@ -766,4 +833,70 @@ starttls = "never"
         (a.recipient_state(mid, 0)? == "rejected").then_some(())
     });
     third.wait_for(&["MM4_forward.RES", "Error-service-denied"], WAIT);
+}
+
+/// `mmsc serve` charging through the diameter-sidecar (`charging.sidecar_url`):
+/// a message for a local subscriber is reserved on acceptance and committed when
+/// the subscriber retrieves it (a RecipientEvent), once.
+#[test]
+fn serve_reserves_through_the_sidecar_and_commits_on_local_retrieval() {
+    if !diameter_present() || !require_python_module("aiosmtpd") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let ocs_port = free_port();
+    let ocs = Ocs::start(dir.path(), "ocs", ocs_port, &db, &[]);
+    let sc = Sidecar::start(dir.path(), &[ocs_port]);
+    sc.wait_peer(0, "okay");
+    let third = Sink::start(&dir.path().join("third"), &[]);
+    let cfg = format!(
+        r#"
+[mmsc]
+domain = "mms.a.test"
+local_numbers = ["+1555100*"]
+[[partners]]
+name = "third"
+domain = "mms.third.test"
+smtp_host = "127.0.0.1:{third}"
+allowed_networks = ["127.0.0.2/32"]
+starttls = "never"
+[charging]
+mode = "reserve-commit"
+charge_mm4_incoming = true
+sidecar_url = "http://127.0.0.1:{sc}"
+"#,
+        third = third.port,
+        sc = sc.port,
+    );
+    let a = Mmsc::start(dir.path(), Some(&cfg));
+    let mid = "local@mms.third.test";
+    let from = "+15553000003/TYPE=PLMN@mms.third.test";
+    let to = "+15551000001/TYPE=PLMN@mms.a.test";
+    let pdu = format!(
+        "X-Mms-3GPP-MMS-Version: 6.10.0\r\nX-Mms-Message-Type: MM4_forward.REQ\r\nX-Mms-Transaction-ID: tx-{mid}\r\nX-Mms-Message-ID: {mid}\r\nX-Mms-Ack-Request: Yes\r\nFrom: {from}\r\nTo: {to}\r\nSubject: hi\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+    );
+    let (code, text) = smtplib_send_from("127.0.0.2", a.smtp_port, from, &[to], pdu.as_bytes());
+    assert_eq!(code, 250, "{text}");
+    wait_until("routed at A", WAIT, || {
+        (a.recipient_state(mid, 0)? == "routed").then_some(())
+    });
+    let reserved: Vec<_> = ocs.ccrs().into_iter().filter(|c| c["type"] == 1).collect();
+    assert_eq!(reserved.len(), 1, "{reserved:?}");
+    assert!(ocs.ccrs().iter().all(|c| c["type"] != 3), "committed before delivery");
+    for _ in 0..2 {
+        let (st, body) = a.http(
+            "POST",
+            &format!("/admin/v1/messages/{mid}/recipients/0/state"),
+            r#"{"state":"retrieved"}"#,
+        );
+        assert_eq!(st, 202, "{body}");
+    }
+    wait_until("the commit", WAIT, || {
+        ocs.ccrs().iter().any(|c| c["type"] == 3).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let rows = ledger(&db);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!((rows[0].2, rows[1].2), (1, 3), "{rows:?}");
 }

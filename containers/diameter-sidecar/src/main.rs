@@ -5,8 +5,8 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use mmsc_shared::charging::diameter::{CcrSettings, client_config};
 use mmsc_shared::charging::DiameterCharging;
+use mmsc_shared::charging::diameter::{CcrSettings, client_config};
 use mmsc_shared::config::Config;
 use mmsc_shared::diameter_peer::{DiameterClient, PacketLog};
 use std::net::SocketAddr;
@@ -41,8 +41,11 @@ async fn main() -> Result<()> {
     let c = &cfg.charging;
     let settings = CcrSettings::from_config(c)
         .context("[charging] needs origin_host, origin_realm and destination_realm")?;
-    let mut client_cfg = client_config(c).context("[charging] needs origin_host and origin_realm")?;
-    anyhow::ensure!(!client_cfg.peers.is_empty(), "[charging] needs at least one [[charging.peers]]");
+    let mut client_cfg = client_config(c).map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        !client_cfg.peers.is_empty(),
+        "[charging] needs at least one [[charging.peers]]"
+    );
     if let Some(p) = &args.log {
         let log = PacketLog::create(p).with_context(|| format!("creating {}", p.display()))?;
         client_cfg.tap = Some(Arc::new(log));

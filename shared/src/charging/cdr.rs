@@ -102,11 +102,16 @@ pub fn build(
         recipient_index: index,
         message_size: r.size,
         content_type: r.content_type.clone(),
-        submission_time: r.submitted_at.map(|s| rfc3339(Timestamp::from_unix_secs(s))),
+        submission_time: r
+            .submitted_at
+            .map(|s| rfc3339(Timestamp::from_unix_secs(s))),
         record_time_stamp: rfc3339(now),
         charging_state: rec.state,
         result_code: outcome.result_code,
-        session_id: outcome.session_id.clone().or_else(|| rec.session_id.clone()),
+        session_id: outcome
+            .session_id
+            .clone()
+            .or_else(|| rec.session_id.clone()),
         granted_units: outcome.granted_units,
         granted_money: outcome.granted_money.clone(),
         service_code: r.service_code.clone(),

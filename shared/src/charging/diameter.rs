@@ -4,8 +4,8 @@
 
 use crate::codec::diameter::{
     CcMoney, CcRequestType, CreditControlAnswer, CreditControlRequest, DiameterTime, MessageType,
-    MmContentType, MmsAddress, MmsInformation, RequestedAction, ServiceInformation, ServiceUnit,
-    TerminationCause, TypeNumber, UnitValue,
+    MmContentType, MmsAddress, MmsInformation, MsTimeZone, RequestedAction, ServiceInformation,
+    ServiceUnit, TerminationCause, TypeNumber, UnitValue,
 };
 use crate::config::ChargingConfig;
 use crate::diameter_peer::{ClientConfig, DiameterClient, PeerEndpoint, PeerError};
@@ -74,7 +74,11 @@ impl CcrSettings {
     }
 
     /// The CCR for `req`.
-    pub fn build_ccr(&self, req: &ChargeRequest, now: std::time::SystemTime) -> CreditControlRequest {
+    pub fn build_ccr(
+        &self,
+        req: &ChargeRequest,
+        now: std::time::SystemTime,
+    ) -> CreditControlRequest {
         let subscriber = digits(&req.subscriber);
         let mut ccr = CreditControlRequest::event(
             &self.session_id(req),
@@ -87,6 +91,9 @@ impl CcrSettings {
         ccr.destination_host = self.destination_host.clone();
         ccr.service_context_id = self.service_context_id.clone();
         ccr.event_timestamp = DiameterTime::from_system_time(now);
+        // 3GPP-MS-TimeZone: the MMSC's zone (seed 004: some servers require it);
+        // we keep time in UTC.
+        ccr.ms_timezone = MsTimeZone::new(0, 0);
         ccr.sgsn_mcc_mnc = self.sgsn_mcc_mnc.clone();
         ccr.sgsn_address = self.sgsn_address.map(Into::into);
         ccr.service_identifier = self.service_identifier;
@@ -148,7 +155,12 @@ fn mms_address(a: &Address) -> MmsAddress {
 
 fn mms_information(req: &ChargeRequest) -> MmsInformation {
     let type_number = req.content_type.as_deref().and_then(|ct| {
-        let ct = ct.split(';').next().unwrap_or(ct).trim().to_ascii_lowercase();
+        let ct = ct
+            .split(';')
+            .next()
+            .unwrap_or(ct)
+            .trim()
+            .to_ascii_lowercase();
         match ct.as_str() {
             "multipart/related" | "application/vnd.wap.multipart.related" => {
                 Some(TypeNumber::MULTIPART_RELATED)
@@ -166,9 +178,7 @@ fn mms_information(req: &ChargeRequest) -> MmsInformation {
     MmsInformation {
         originator_address: Some(mms_address(&req.subscriber)),
         recipient_addresses: vec![mms_address(&req.recipient)],
-        submission_time: req
-            .submitted_at
-            .and_then(DiameterTime::from_unix_seconds),
+        submission_time: req.submitted_at.and_then(DiameterTime::from_unix_seconds),
         mm_content_type: Some(MmContentType {
             type_number,
             additional_type_information: if type_number.is_none() {
@@ -225,7 +235,7 @@ fn money_text(v: UnitValue, currency: Option<u32>) -> String {
 }
 
 /// `[charging]` as a Diameter client configuration.
-pub fn client_config(c: &ChargingConfig) -> Option<ClientConfig> {
+pub fn client_config(c: &ChargingConfig) -> Result<ClientConfig, String> {
     let peers = c
         .peers
         .iter()
@@ -243,12 +253,23 @@ pub fn client_config(c: &ChargingConfig) -> Option<ClientConfig> {
             },
         })
         .collect();
-    let mut cfg = ClientConfig::new(c.origin_host.as_deref()?, c.origin_realm.as_deref()?, peers);
+    let (Some(host), Some(realm)) = (c.origin_host.as_deref(), c.origin_realm.as_deref()) else {
+        return Err("charging needs origin_host and origin_realm".into());
+    };
+    let mut cfg = ClientConfig::new(host, realm, peers);
+    if let Some(ca) = &c.tls_ca {
+        let pem = std::fs::read(ca).map_err(|e| format!("charging.tls_ca {}: {e}", ca.display()))?;
+        cfg.tls = Some(
+            crate::diameter_peer::tls_config(&pem)
+                .map_err(|e| format!("charging.tls_ca {}: {e}", ca.display()))?,
+        );
+        cfg.tls_server_name = c.tls_server_name.clone();
+    }
     cfg.host_ip_addresses = c.host_ip_address.into_iter().collect();
     cfg.watchdog_interval = Duration::from_secs(c.watchdog_interval_secs.max(1));
     cfg.request_timeout = Duration::from_millis(c.request_timeout_ms.max(100));
     cfg.reconnect_interval = cfg.watchdog_interval.min(Duration::from_secs(5));
-    Some(cfg)
+    Ok(cfg)
 }
 
 /// The [`Charging`] port over an in-process Diameter client.
@@ -262,7 +283,7 @@ impl DiameterCharging {
     pub fn start(c: &ChargingConfig) -> Result<Self, String> {
         let settings = CcrSettings::from_config(c)
             .ok_or("charging needs origin_host, origin_realm and destination_realm")?;
-        let cfg = client_config(c).ok_or("charging needs origin_host and origin_realm")?;
+        let cfg = client_config(c)?;
         if cfg.peers.is_empty() {
             return Err("charging needs at least one [[charging.peers]]".into());
         }

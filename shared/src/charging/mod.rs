@@ -240,7 +240,10 @@ fn mode(svc: &Services) -> ChargingMode {
 /// Idempotent per `(message_id, recipient index)`: calling it again for the same
 /// message (a retried job, a retried submission with the same id) charges nobody
 /// twice.
-pub async fn charge_on_acceptance(svc: &Services, sub: &Submission<'_>) -> Result<(), ChargeReject> {
+pub async fn charge_on_acceptance(
+    svc: &Services,
+    sub: &Submission<'_>,
+) -> Result<(), ChargeReject> {
     let op = match mode(svc) {
         ChargingMode::None => return Ok(()),
         ChargingMode::Event => ChargingOp::Event,
@@ -278,13 +281,12 @@ pub async fn charge_on_acceptance(svc: &Services, sub: &Submission<'_>) -> Resul
         let ttl = Some(ttl(svc));
         let (mut rec, version, fresh) = match svc.state.create(&key, &value, ttl).await {
             Ok(v) => (record, v, true),
-            Err(e) if e.is_conflict() => match load(svc, &key)
-                .await
-                .map_err(ChargeReject::Unavailable)?
-            {
-                Some((r, v)) => (r, v, false),
-                None => return Err(ChargeReject::Unavailable("charge record vanished".into())),
-            },
+            Err(e) if e.is_conflict() => {
+                match load(svc, &key).await.map_err(ChargeReject::Unavailable)? {
+                    Some((r, v)) => (r, v, false),
+                    None => return Err(ChargeReject::Unavailable("charge record vanished".into())),
+                }
+            }
             Err(e) => return Err(ChargeReject::Unavailable(e.to_string())),
         };
         match rec.state {
@@ -315,14 +317,21 @@ pub async fn charge_on_acceptance(svc: &Services, sub: &Submission<'_>) -> Resul
         store(svc, &key, version, &rec)
             .await
             .map_err(ChargeReject::Unavailable)?;
-        cdr::write(svc, &rec, index, op, &outcome, if ok { None } else { Some("refused") }).await;
+        cdr::write(
+            svc,
+            &rec,
+            index,
+            op,
+            &outcome,
+            if ok { None } else { Some("refused") },
+        )
+        .await;
         info!(message_id = %sub.message_id, recipient = index, op = ?op, result_code = outcome.result_code, "charged on acceptance");
         if !ok {
             // Nobody pays for a submission we reject: undo what was charged.
             for j in 0..sub.recipients.len() as u32 {
                 if j != index
-                    && let Err(e) =
-                        settle_with(svc, sub.message_id, j, Outcome::Failed, true).await
+                    && let Err(e) = settle_with(svc, sub.message_id, j, Outcome::Failed, true).await
                 {
                     warn!(message_id = %sub.message_id, recipient = j, error = %e, "could not undo a charge of a refused submission");
                 }
@@ -432,9 +441,10 @@ async fn settle_with(
                     Err(_) => continue, // lost a race: look again
                 }
             }
-            (s @ (ChargeState::Committing | ChargeState::Releasing | ChargeState::Refunding), _) => {
-                (Some(s), true)
-            }
+            (
+                s @ (ChargeState::Committing | ChargeState::Releasing | ChargeState::Refunding),
+                _,
+            ) => (Some(s), true),
             (s @ (ChargeState::Reserving | ChargeState::Debiting), _) => {
                 // The acceptance charge was claimed but its answer never recorded
                 // (a crash): finish it first, then settle.
@@ -559,3 +569,6 @@ pub fn outcome_of_state(state: crate::domain::RecipientState) -> Option<Outcome>
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests;

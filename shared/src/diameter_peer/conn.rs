@@ -2,11 +2,11 @@
 //! and the capabilities exchange (CER/CEA) that opens every connection.
 
 use super::PeerError;
+use crate::codec::diameter::FindAvp;
 use crate::codec::diameter::{
     Capabilities, CapabilitiesExchangeAnswer, CapabilitiesExchangeRequest, Command, Message,
     ResultCode, dict, frame_length,
 };
-use crate::codec::diameter::FindAvp;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;

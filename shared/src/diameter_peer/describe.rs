@@ -30,7 +30,10 @@ fn avp(s: &mut String, a: &Avp, depth: usize) {
     let indent = "  ".repeat(depth);
     let def = dict::lookup(a.code, a.vendor);
     let name = def.map_or_else(|| format!("AVP {}", a.code.0), |d| d.name.to_string());
-    let vendor = a.vendor.map(|v| format!(" vendor {}", v.0)).unwrap_or_default();
+    let vendor = a
+        .vendor
+        .map(|v| format!(" vendor {}", v.0))
+        .unwrap_or_default();
     match def.map(|d| d.ty) {
         Some(AvpType::Grouped) => {
             let _ = writeln!(s, "{indent}{name} ({}{vendor}):", a.code.0);
@@ -42,7 +45,12 @@ fn avp(s: &mut String, a: &Avp, depth: usize) {
             }
         }
         ty => {
-            let _ = writeln!(s, "{indent}{name} ({}{vendor}) = {}", a.code.0, value(ty, &a.data));
+            let _ = writeln!(
+                s,
+                "{indent}{name} ({}{vendor}) = {}",
+                a.code.0,
+                value(ty, &a.data)
+            );
         }
     }
 }
@@ -53,16 +61,20 @@ fn value(ty: Option<AvpType>, data: &[u8]) -> String {
         Some(AvpType::UTF8String | AvpType::DiameterIdentity | AvpType::DiameterURI) => {
             String::from_utf8(data.to_vec()).map_or_else(|_| hex(), |t| format!("{t:?}"))
         }
-        Some(AvpType::Unsigned32) => u32::decode_value(data).map_or_else(|_| hex(), |v| v.to_string()),
+        Some(AvpType::Unsigned32) => {
+            u32::decode_value(data).map_or_else(|_| hex(), |v| v.to_string())
+        }
         Some(AvpType::Enumerated | AvpType::Integer32) => {
             i32::decode_value(data).map_or_else(|_| hex(), |v| v.to_string())
         }
-        Some(AvpType::Unsigned64) => u64::decode_value(data).map_or_else(|_| hex(), |v| v.to_string()),
-        Some(AvpType::Integer64) => i64::decode_value(data).map_or_else(|_| hex(), |v| v.to_string()),
-        Some(AvpType::Address) => Address::decode_value(data).map_or_else(
-            |_| hex(),
-            |a| a.ip().map_or_else(hex, |ip| ip.to_string()),
-        ),
+        Some(AvpType::Unsigned64) => {
+            u64::decode_value(data).map_or_else(|_| hex(), |v| v.to_string())
+        }
+        Some(AvpType::Integer64) => {
+            i64::decode_value(data).map_or_else(|_| hex(), |v| v.to_string())
+        }
+        Some(AvpType::Address) => Address::decode_value(data)
+            .map_or_else(|_| hex(), |a| a.ip().map_or_else(hex, |ip| ip.to_string())),
         Some(AvpType::Time) => DiameterTime::decode_value(data).map_or_else(
             |_| hex(),
             |t| {

@@ -19,10 +19,8 @@ mod conn;
 mod describe;
 mod peer;
 
+pub use conn::{Connection, FrameReader, MAX_MESSAGE, PacketDirection, PacketLog, PacketTap};
 pub use describe::describe;
-pub use conn::{
-    Connection, FrameReader, MAX_MESSAGE, PacketDirection, PacketLog, PacketTap,
-};
 
 use crate::codec::diameter::{
     Address, Capabilities, Command, CommandFlags, CreditControlAnswer, CreditControlRequest,
@@ -78,6 +76,10 @@ pub struct ClientConfig {
     /// Pause between connection attempts to a peer that is down.
     pub reconnect_interval: Duration,
     pub tap: Option<Arc<dyn PacketTap>>,
+    /// TLS from the first byte when set (RFC 6733 §2.1 TLS/TCP, usually port 5658).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The name the server's certificate must carry; default the host of its address.
+    pub tls_server_name: Option<String>,
 }
 
 impl ClientConfig {
@@ -93,6 +95,8 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(5),
             reconnect_interval: Duration::from_secs(5),
             tap: None,
+            tls: None,
+            tls_server_name: None,
         }
     }
 
@@ -116,6 +120,29 @@ impl ClientConfig {
         caps.product_name = self.product_name.clone();
         caps
     }
+}
+
+/// A TLS client configuration trusting the PEM certificates in `ca_pem` (the
+/// charging servers' CA or their self-signed certificates).
+pub fn tls_config(ca_pem: &[u8]) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let mut reader = std::io::BufReader::new(ca_pem);
+    for cert in rustls_pemfile::certs(&mut reader) {
+        let cert = cert.map_err(|e| format!("bad PEM: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("bad CA certificate: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err("no certificate in the CA file".into());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(cfg))
 }
 
 /// RFC 3539 watchdog states, as seen in health.
@@ -333,13 +360,23 @@ pub fn decode_cca(
 
 impl ClientInner {
     /// Hands a request to the first OKAY peer other than `exclude`, or parks it
-    /// until a peer becomes OKAY. A request coming back from a failed peer is
-    /// marked retransmitted (T flag).
-    pub(crate) fn dispatch(&self, mut p: PendingRequest, exclude: Option<usize>) {
+    /// until a peer becomes OKAY.
+    pub(crate) fn dispatch(&self, p: PendingRequest, exclude: Option<usize>) {
+        self.dispatch_marked(p, exclude, false)
+    }
+
+    /// As [`dispatch`](Self::dispatch); `sent` marks a request that already went
+    /// out on a connection that failed: it is resent with the T flag.
+    pub(crate) fn dispatch_marked(
+        &self,
+        mut p: PendingRequest,
+        exclude: Option<usize>,
+        sent: bool,
+    ) {
         if p.reply.is_closed() {
             return; // the caller gave up
         }
-        if exclude.is_some() {
+        if sent {
             p.retransmit = true;
         }
         if *self.shutdown.borrow() {
@@ -375,3 +412,6 @@ impl ClientInner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,20 +3,25 @@
 
 use super::conn::{FrameReader, PacketDirection};
 use super::{ClientInner, PeerEndpoint, PeerError, PeerState, PeerStatus, random_u32};
+use crate::codec::diameter::dict;
 use crate::codec::diameter::{
     Command, CommandCode, CommandFlags, DeviceWatchdogAnswer, DeviceWatchdogRequest,
     DisconnectCause, DisconnectPeerAnswer, DisconnectPeerRequest, Message, ResultCode,
     encode_message,
 };
-use crate::codec::diameter::dict;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, WriteHalf};
 use tokio::net::TcpStream;
+
+/// A connection's byte stream: plain TCP or TLS over TCP.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+type Writer = WriteHalf<Box<dyn Io>>;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, info, info_span, warn, Instrument};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 /// A request waiting for its answer.
 pub(crate) struct PendingRequest {
@@ -39,7 +44,11 @@ pub(crate) struct PeerShared {
 }
 
 impl PeerShared {
-    pub fn new(index: usize, endpoint: PeerEndpoint, tx: mpsc::UnboundedSender<PendingRequest>) -> Self {
+    pub fn new(
+        index: usize,
+        endpoint: PeerEndpoint,
+        tx: mpsc::UnboundedSender<PendingRequest>,
+    ) -> Self {
         Self {
             index,
             endpoint,
@@ -95,7 +104,8 @@ pub(crate) async fn run(
     let Some(me) = inner.peers.get(index).cloned() else {
         return;
     };
-    let span = info_span!("diameter_peer", peer = %me.endpoint.name, address = %me.endpoint.address);
+    let span =
+        info_span!("diameter_peer", peer = %me.endpoint.name, address = %me.endpoint.address);
     async move {
         let mut shutdown = inner.shutdown.subscribe();
         let mut ever_connected = false;
@@ -142,7 +152,7 @@ pub(crate) async fn run(
 async fn connect(
     inner: &ClientInner,
     me: &PeerShared,
-) -> Result<(TcpStream, Option<std::net::IpAddr>), PeerError> {
+) -> Result<(Box<dyn Io>, Option<std::net::IpAddr>), PeerError> {
     let stream = tokio::time::timeout(
         inner.cfg.connect_timeout,
         TcpStream::connect(&me.endpoint.address),
@@ -152,7 +162,29 @@ async fn connect(
     .map_err(|e| PeerError::Io(format!("connect to {}: {e}", me.endpoint.address)))?;
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().ok().map(|a| a.ip());
-    Ok((stream, local))
+    let Some(tls) = &inner.cfg.tls else {
+        return Ok((Box::new(stream), local));
+    };
+    // TLS from the first byte (RFC 6733 §2.1, "TLS/TCP").
+    let host = me
+        .endpoint
+        .address
+        .rsplit_once(':')
+        .map_or(me.endpoint.address.as_str(), |(h, _)| h)
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let name = inner.cfg.tls_server_name.clone().unwrap_or(host);
+    let server_name = rustls::pki_types::ServerName::try_from(name.clone())
+        .map_err(|e| PeerError::Protocol(format!("TLS server name {name:?}: {e}")))?;
+    let tls_stream = tokio::time::timeout(
+        inner.cfg.connect_timeout,
+        tokio_rustls::TlsConnector::from(tls.clone()).connect(server_name, stream),
+    )
+    .await
+    .map_err(|_| PeerError::Timeout(format!("TLS handshake with {}", me.endpoint.address)))?
+    .map_err(|e| PeerError::Io(format!("TLS handshake with {}: {e}", me.endpoint.address)))?;
+    Ok((Box::new(tls_stream), local))
 }
 
 struct Watchdog {
@@ -174,7 +206,7 @@ fn jittered(tw: Duration) -> Duration {
 async fn serve(
     inner: &ClientInner,
     me: &PeerShared,
-    stream: TcpStream,
+    stream: Box<dyn Io>,
     local: Option<std::net::IpAddr>,
     reopen: bool,
     rx: &mut mpsc::UnboundedReceiver<PendingRequest>,
@@ -189,7 +221,7 @@ async fn serve(
         hop
     };
     let caps = cfg.capabilities(local);
-    let (rd, mut wr) = stream.into_split();
+    let (rd, mut wr) = tokio::io::split(stream);
     let mut reader = FrameReader::new(rd);
 
     // Capabilities exchange, then hand the reader to its own task.
@@ -477,13 +509,13 @@ async fn serve(
 fn fail_over(inner: &ClientInner, me: &PeerShared, in_flight: &mut HashMap<u32, PendingRequest>) {
     for (_, p) in in_flight.drain() {
         me.failed_over.fetch_add(1, Ordering::Relaxed);
-        inner.dispatch(p, Some(me.index));
+        inner.dispatch_marked(p, Some(me.index), true);
     }
     me.in_flight.store(0, Ordering::Relaxed);
 }
 
 async fn write_cmd<C: Command>(
-    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    wr: &mut Writer,
     cmd: &C,
     tap: &Option<Arc<dyn super::PacketTap>>,
     peer: &str,
@@ -501,7 +533,7 @@ async fn write_cmd<C: Command>(
 
 async fn send_dwr(
     inner: &ClientInner,
-    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    wr: &mut Writer,
     hop: u32,
     tap: &Option<Arc<dyn super::PacketTap>>,
     peer: &str,
@@ -521,14 +553,17 @@ async fn send_dwr(
 async fn answer_unsupported(
     cfg: &super::ClientConfig,
     req: &Message,
-    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    wr: &mut Writer,
     tap: &Option<Arc<dyn super::PacketTap>>,
     peer: &str,
 ) -> Result<(), PeerError> {
     use crate::codec::diameter::FindAvp;
     let mut header = req.header;
     header.flags = CommandFlags::NONE
-        .with(CommandFlags::PROXIABLE, req.header.flags.contains(CommandFlags::PROXIABLE))
+        .with(
+            CommandFlags::PROXIABLE,
+            req.header.flags.contains(CommandFlags::PROXIABLE),
+        )
         .with(CommandFlags::ERROR, true);
     let session: Option<String> = req.get(&dict::SESSION_ID).ok().flatten();
     let mut out = Vec::new();
