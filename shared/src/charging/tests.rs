@@ -284,6 +284,10 @@ fn ccrs_for_each_step_carry_the_right_request_type_and_units() {
         service_identifier: Some(7),
         money: Some("0.25".into()),
         currency: Some(978),
+        peers: vec![crate::config::DiameterPeerConfig {
+            name: "primary".into(),
+            address: "127.0.0.1:3868".into(),
+        }],
         ..ChargingConfig::default()
     };
     assert!(cfg.issues().is_empty(), "{:?}", cfg.issues());
