@@ -883,7 +883,10 @@ sidecar_url = "http://127.0.0.1:{sc}"
     });
     let reserved: Vec<_> = ocs.ccrs().into_iter().filter(|c| c["type"] == 1).collect();
     assert_eq!(reserved.len(), 1, "{reserved:?}");
-    assert!(ocs.ccrs().iter().all(|c| c["type"] != 3), "committed before delivery");
+    assert!(
+        ocs.ccrs().iter().all(|c| c["type"] != 3),
+        "committed before delivery"
+    );
     for _ in 0..2 {
         let (st, body) = a.http(
             "POST",
@@ -897,6 +900,13 @@ sidecar_url = "http://127.0.0.1:{sc}"
     });
     std::thread::sleep(Duration::from_secs(2));
     let rows = ledger(&db);
-    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        rows.len(),
+        2,
+        "{rows:?}\n{:?}\n{}\n{}",
+        ocs.ccrs(),
+        a.log_text(),
+        std::fs::read_to_string(dir.path().join("sidecar.stderr")).unwrap_or_default()
+    );
     assert_eq!((rows[0].2, rows[1].2), (1, 3), "{rows:?}");
 }

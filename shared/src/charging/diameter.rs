@@ -258,7 +258,8 @@ pub fn client_config(c: &ChargingConfig) -> Result<ClientConfig, String> {
     };
     let mut cfg = ClientConfig::new(host, realm, peers);
     if let Some(ca) = &c.tls_ca {
-        let pem = std::fs::read(ca).map_err(|e| format!("charging.tls_ca {}: {e}", ca.display()))?;
+        let pem =
+            std::fs::read(ca).map_err(|e| format!("charging.tls_ca {}: {e}", ca.display()))?;
         cfg.tls = Some(
             crate::diameter_peer::tls_config(&pem)
                 .map_err(|e| format!("charging.tls_ca {}: {e}", ca.display()))?,

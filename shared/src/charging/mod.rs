@@ -298,6 +298,12 @@ pub async fn charge_on_acceptance(
             s if s == pending => {}
             _ => continue, // charged already (and maybe settled since)
         }
+        if !fresh && !stale(svc, &rec) {
+            // Another attempt is sending this very request right now.
+            return Err(ChargeReject::Unavailable(
+                "charging of this submission is in progress".into(),
+            ));
+        }
         // Found claimed by an earlier attempt: it may have reached the server.
         let mut req = rec.request.clone();
         req.retransmit = !fresh;
@@ -342,6 +348,14 @@ pub async fn charge_on_acceptance(
         }
     }
     Ok(())
+}
+
+/// A step claimed this long ago without a recorded answer is taken over (and
+/// resent with the T flag); a younger claim belongs to an attempt still running.
+fn stale(svc: &Services, rec: &ChargeRecord) -> bool {
+    let limit = Duration::from_millis(svc.config.charging.request_timeout_ms.saturating_mul(2))
+        + Duration::from_secs(2);
+    svc.clock.now().since(rec.updated_at) >= limit
 }
 
 fn ttl(svc: &Services) -> Timestamp {
@@ -453,6 +467,12 @@ async fn settle_with(
             _ => return Ok(()), // settled, refused, or nothing to do
         };
         let Some(step) = claim else { return Ok(()) };
+        if resend && !stale(svc, &rec) {
+            // Another worker is sending this step right now; look again later.
+            return Err(HandlerError::Transient(
+                "charging step in progress elsewhere".into(),
+            ));
+        }
         let mut version = version;
         if !resend {
             rec.state = step;

@@ -62,6 +62,7 @@ impl Scripted {
 struct Rig {
     svc: Services,
     ocs: Arc<Scripted>,
+    clock: Arc<ManualClock>,
     _dir: tempfile::TempDir,
 }
 
@@ -85,12 +86,13 @@ async fn rig(mode: ChargingMode, refund: bool) -> Rig {
         state: backend.state.clone(),
         queue: backend.queue.clone(),
         charging: ocs.clone(),
-        clock,
+        clock: clock.clone(),
         mm4: Arc::new(RecordingTransport::default()),
     };
     Rig {
         svc,
         ocs,
+        clock,
         _dir: dir,
     }
 }
@@ -215,6 +217,10 @@ async fn an_unanswered_charge_is_resent_with_the_t_flag() {
     let to = [phone("+15550000001")];
     let err = accept(&r, &id, &to).await.unwrap_err();
     assert!(matches!(err, ChargeReject::Unavailable(_)), "{err:?}");
+    // Right away the claim may still be another attempt's: not resent yet.
+    let busy = accept(&r, &id, &to).await.unwrap_err();
+    assert!(matches!(busy, ChargeReject::Unavailable(_)), "{busy:?}");
+    r.clock.advance(Duration::from_secs(60));
     accept(&r, &id, &to).await.unwrap();
     assert_eq!(
         r.ocs.ops(),
@@ -231,6 +237,9 @@ async fn an_unanswered_charge_is_resent_with_the_t_flag() {
         .await
         .unwrap_err();
     assert!(matches!(e, HandlerError::Transient(_)));
+    let busy = settle(&r.svc, &id, 0, Outcome::Delivered).await;
+    assert!(matches!(busy, Err(HandlerError::Transient(_))), "{busy:?}");
+    r.clock.advance(Duration::from_secs(60));
     settle(&r.svc, &id, 0, Outcome::Delivered).await.unwrap();
     let ops = r.ocs.ops();
     assert_eq!(ops[1], (ChargingOp::Commit, "m5-0".into(), false));

@@ -418,7 +418,10 @@ async fn serve(
                 }
                 let h = next_hop();
                 p.msg.header.hop_by_hop = h;
-                p.msg.header.flags = p.msg.header.flags.with(CommandFlags::RETRANSMITTED, p.retransmit);
+                // T when the caller asked for it or the request failed over.
+                if p.retransmit {
+                    p.msg.header.flags = p.msg.header.flags.with(CommandFlags::RETRANSMITTED, true);
+                }
                 let bytes = match p.msg.to_bytes() {
                     Ok(b) => b,
                     Err(e) => {

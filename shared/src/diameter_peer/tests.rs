@@ -164,7 +164,11 @@ async fn many_requests_in_flight_are_matched_by_hop_by_hop() {
         assert!(cca.is_success());
     }
     assert_eq!(seen.ccrs.lock().unwrap().len(), N);
-    assert_eq!(seen.connections.load(Ordering::SeqCst), 1, "all on one connection");
+    assert_eq!(
+        seen.connections.load(Ordering::SeqCst),
+        1,
+        "all on one connection"
+    );
     assert_eq!(client.status()[0].answered, N as u64);
     client.shutdown().await;
 }
@@ -283,7 +287,11 @@ async fn talks_tls_to_a_server_whose_certificate_it_trusts() {
     let mut cfg = config(&[&format!("localhost:{}", addr.port())]);
     cfg.tls = Some(tls_config(cert_pem.as_bytes()).unwrap());
     let client = DiameterClient::start(cfg);
-    assert!(client.wait_ready(Duration::from_secs(5)).await, "{:?}", client.status());
+    assert!(
+        client.wait_ready(Duration::from_secs(5)).await,
+        "{:?}",
+        client.status()
+    );
     let cca = client.credit_control(&ccr("tls-1")).await.unwrap();
     assert!(cca.is_success());
     assert_eq!(seen.ccrs.lock().unwrap().len(), 1);
@@ -297,5 +305,19 @@ async fn talks_tls_to_a_server_whose_certificate_it_trusts() {
     assert!(!client.wait_ready(Duration::from_millis(800)).await);
     let err = client.status()[0].last_error.clone().unwrap_or_default();
     assert!(err.contains("TLS"), "{err}");
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn keeps_the_t_flag_the_caller_set() {
+    let (addr, seen) = server(Behaviour::Answer).await;
+    let client = DiameterClient::start(config(&[&addr]));
+    assert!(client.wait_ready(Duration::from_secs(5)).await);
+    let mut again = ccr("t-1");
+    again.retransmission = true;
+    client.credit_control(&ccr("t-0")).await.unwrap();
+    client.credit_control(&again).await.unwrap();
+    let seen = seen.ccrs.lock().unwrap().clone();
+    assert_eq!(seen, vec![("t-0".into(), false), ("t-1".into(), true)]);
     client.shutdown().await;
 }
