@@ -60,7 +60,7 @@ enum Command {
         command: ConfigCommand,
     },
     /// MM9Test: CER and one CCR against a charging server; ends with `Diameter Result Code NNNN`.
-    Mm9test(mm9test::Args),
+    Mm9test(Box<mm9test::Args>),
     /// Show a message's state and event timeline.
     Trace {
         /// Our message id, or the originator's Message-ID, or a Transaction-ID.
@@ -103,7 +103,7 @@ fn main() -> std::process::ExitCode {
             config,
             data_dir,
         } => run_async(trace_cmd(id, json, config, data_dir)),
-        Command::Mm9test(args) => run_async(mm9test::run(args)),
+        Command::Mm9test(args) => run_async(mm9test::run(*args)),
     };
     match result {
         Ok(code) => code,

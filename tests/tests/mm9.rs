@@ -3,6 +3,8 @@
 //! `tests/peers/ocs.py`), tshark as the decoding oracle, and the DMZ scenario of
 //! seed 000 through a store-and-forward SMTP relay (`tests/peers/smtp_relay.py`).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -2,6 +2,7 @@
 //! 1. our Diameter client in process (what `mmsc serve` uses),
 //! 2. through the diameter-sidecar's HTTP API (keep-alive connections),
 //! 3. python-diameter's own client (`tests/peers/ocs_client_bench.py`) beside them.
+//!
 //! Each with CONC concurrent requesters for SECS seconds; prints CCR/s, p50, p99.
 //!
 //! `cargo bench -p diameter-sidecar --bench ccr` (needs `pip install python-diameter`).
