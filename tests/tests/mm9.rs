@@ -912,3 +912,109 @@ sidecar_url = "http://127.0.0.1:{sc}"
     );
     assert_eq!((rows[0].2, rows[1].2), (1, 3), "{rows:?}");
 }
+
+// ---- freeDiameter (Debian) with our compiled answering extension ----
+
+/// freeDiameterd with `tests/peers/freediameter/ccr_answer.c` answering CCRs.
+struct FreeDiameter {
+    child: Child,
+    port: u16,
+}
+
+impl FreeDiameter {
+    fn start(dir: &Path, result_code: u32) -> FreeDiameter {
+        let ext = dir.join("ccr_answer.fdx");
+        let st = Command::new("gcc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&ext)
+            .arg(repo_root().join("tests/peers/freediameter/ccr_answer.c"))
+            .args(["-lfdcore", "-lfdproto"])
+            .status()
+            .unwrap();
+        assert!(st.success(), "compiling the freeDiameter extension failed");
+        // freeDiameter insists on TLS credentials even when no peer uses TLS.
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let st = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+            .args(["-subj", "/CN=ocs.test.local", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "openssl req failed");
+        let acl = dir.join("acl.conf");
+        std::fs::write(&acl, "ALLOW_IPSEC *.test.local\n").unwrap();
+        let (port, sec) = (free_port(), free_port());
+        let lib = "/usr/lib/freeDiameter";
+        let conf = format!(
+            "Identity = \"ocs.test.local\";\nRealm = \"{REALM}\";\nPort = {port};\nSecPort = {sec};\nNo_SCTP;\nNo_IPv6;\n\
+             TLS_Cred = \"{c}\", \"{k}\";\nTLS_CA = \"{c}\";\n\
+             LoadExtension = \"{lib}/dict_nasreq.fdx\";\nLoadExtension = \"{lib}/dict_dcca.fdx\";\n\
+             LoadExtension = \"{lib}/dict_dcca_3gpp.fdx\";\nLoadExtension = \"{lib}/acl_wl.fdx\" : \"{a}\";\n\
+             LoadExtension = \"{e}\" : \"{result_code}\";\n",
+            c = cert.display(),
+            k = key.display(),
+            a = acl.display(),
+            e = ext.display(),
+        );
+        let conf_path = dir.join("fd.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let log = std::fs::File::create(dir.join("freediameter.log")).unwrap();
+        let child = Command::new("freeDiameterd")
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(log)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until("freeDiameterd to listen", WAIT, || {
+            TcpStream::connect(("127.0.0.1", port)).ok()
+        });
+        FreeDiameter { child, port }
+    }
+}
+
+impl Drop for FreeDiameter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn freediameter_present() -> bool {
+    require_tool("freeDiameterd") && require_tool("gcc") && require_tool("openssl")
+}
+
+/// A unique Origin-Host per run: freeDiameter drops the first answer to a peer
+/// that reconnects with an identity it just saw (REOPEN).
+fn unique_origin() -> String {
+    format!("mmsc-{}.{REALM}", free_port())
+}
+
+#[test]
+fn mm9test_gets_2001_from_freediameter_and_its_refusal_code() {
+    if !freediameter_present() {
+        return;
+    }
+    for (code, exit) in [(2001, 0), (4010, 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let fd = FreeDiameter::start(dir.path(), code);
+        let origin = unique_origin();
+        let out = Command::new(mmsc_bin())
+            .arg("mm9test")
+            .args(["--server", "127.0.0.1", "--port", &fd.port.to_string()])
+            .args(["--destination-realm", REALM, "--host-ip", "127.0.0.1"])
+            .args(["--origin-host", &origin, "--origin-realm", REALM])
+            .args(["--sender", "447700900123", "--recipient", "447700900456"])
+            .args(["--units", "1"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(exit), "{text}");
+        let want = format!("Diameter Result Code {code}");
+        assert_eq!(text.trim_end().lines().last(), Some(want.as_str()), "{text}");
+    }
+}
