@@ -935,7 +935,9 @@ impl FreeDiameter {
         // freeDiameter insists on TLS credentials even when no peer uses TLS.
         let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
         let st = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
             .args(["-subj", "/CN=ocs.test.local", "-keyout"])
             .arg(&key)
             .arg("-out")
@@ -1015,6 +1017,10 @@ fn mm9test_gets_2001_from_freediameter_and_its_refusal_code() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(exit), "{text}");
         let want = format!("Diameter Result Code {code}");
-        assert_eq!(text.trim_end().lines().last(), Some(want.as_str()), "{text}");
+        assert_eq!(
+            text.trim_end().lines().last(),
+            Some(want.as_str()),
+            "{text}"
+        );
     }
 }

@@ -66,9 +66,9 @@ fn request(i: usize, n: usize) -> ChargeRequest {
     }
 }
 
-async fn in_process(port: u16) {
+async fn in_process(port: u16, origin: &str, label: &str) {
     let mut cfg = ClientConfig::new(
-        "mmsc.test.local",
+        origin,
         "test.local",
         vec![PeerEndpoint {
             name: "primary".into(),
@@ -82,7 +82,7 @@ async fn in_process(port: u16) {
         "no CEA from the server"
     );
     let settings = Arc::new(CcrSettings {
-        origin_host: "mmsc.test.local".into(),
+        origin_host: origin.into(),
         origin_realm: "test.local".into(),
         destination_host: None,
         destination_realm: "test.local".into(),
@@ -117,11 +117,15 @@ async fn in_process(port: u16) {
     for t in tasks {
         lat.extend(t.await.unwrap());
     }
-    report("our Diameter client (in process)", lat, start.elapsed());
+    report(
+        &format!("{label}: our Diameter client (in process)"),
+        lat,
+        start.elapsed(),
+    );
     client.shutdown().await;
 }
 
-async fn through_sidecar(http_port: u16) {
+async fn through_sidecar(http_port: u16, label: &str) {
     let stop = Instant::now() + Duration::from_secs(SECS);
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -168,7 +172,11 @@ async fn through_sidecar(http_port: u16) {
     for t in tasks {
         lat.extend(t.await.unwrap());
     }
-    report("through diameter-sidecar (HTTP/JSON)", lat, start.elapsed());
+    report(
+        &format!("{label}: through diameter-sidecar (HTTP/JSON)"),
+        lat,
+        start.elapsed(),
+    );
 }
 
 fn main() {
@@ -206,13 +214,55 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(in_process(port));
+    rt.block_on(in_process(port, "mmsc.test.local", "python-diameter"));
 
-    let cfg = dir.path().join("sidecar.toml");
+    sidecar_run(&rt, dir.path(), port, "mmsc.test.local", "python-diameter");
+
+    let out = Command::new("python3")
+        .arg(repo().join("tests/peers/ocs_client_bench.py"))
+        .args(["--port", &port.to_string(), "--conc", &CONC.to_string()])
+        .args(["--secs", &SECS.to_string()])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    let _ = ocs.kill();
+    let _ = ocs.wait();
+
+    // The same client against a C server, where the server is not the limit.
+    if let Some((mut fd, fd_port)) = freediameter(dir.path()) {
+        println!(
+            "server: freeDiameter 1.2 + tests/peers/freediameter/ccr_answer.c on 127.0.0.1:{fd_port}"
+        );
+        rt.block_on(in_process(
+            fd_port,
+            "mmsc-bench1.test.local",
+            "freeDiameter",
+        ));
+        sidecar_run(
+            &rt,
+            dir.path(),
+            fd_port,
+            "mmsc-bench2.test.local",
+            "freeDiameter",
+        );
+        let _ = fd.kill();
+        let _ = fd.wait();
+    }
+}
+
+fn sidecar_run(
+    rt: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    port: u16,
+    origin: &str,
+    label: &str,
+) {
+    let cfg = dir.join(format!("sidecar-{port}.toml"));
     std::fs::write(
         &cfg,
         format!(
-            "[charging]\nmode = \"event\"\norigin_host = \"mmsc.test.local\"\norigin_realm = \"test.local\"\ndestination_realm = \"test.local\"\nunits = 1\n[[charging.peers]]\nname = \"primary\"\naddress = \"127.0.0.1:{port}\"\n[log]\nfilter = \"warn\"\n"
+            "[charging]\nmode = \"event\"\norigin_host = \"{origin}\"\norigin_realm = \"test.local\"\ndestination_realm = \"test.local\"\nunits = 1\n[[charging.peers]]\nname = \"primary\"\naddress = \"127.0.0.1:{port}\"\n[log]\nfilter = \"warn\"\n"
         ),
     )
     .unwrap();
@@ -242,18 +292,71 @@ fn main() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    rt.block_on(through_sidecar(http_port));
+    rt.block_on(through_sidecar(http_port, label));
     let _ = sidecar.kill();
     let _ = sidecar.wait();
+}
 
-    let out = Command::new("python3")
-        .arg(repo().join("tests/peers/ocs_client_bench.py"))
-        .args(["--port", &port.to_string(), "--conc", &CONC.to_string()])
-        .args(["--secs", &SECS.to_string()])
+/// freeDiameterd (C) with our CCR-answering extension, when installed.
+fn freediameter(dir: &std::path::Path) -> Option<(std::process::Child, u16)> {
+    let have = |t: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !(have("freeDiameterd") && have("gcc") && have("openssl")) {
+        println!("freeDiameter: not installed (tests/setup-peers.sh installs it); skipped");
+        return None;
+    }
+    let ext = dir.join("ccr_answer.fdx");
+    let ok = Command::new("gcc")
+        .args(["-O2", "-shared", "-fPIC", "-o"])
+        .arg(&ext)
+        .arg(repo().join("tests/peers/freediameter/ccr_answer.c"))
+        .args(["-lfdcore", "-lfdproto"])
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=ocs.test.local", "-keyout"])
+            .arg(dir.join("key.pem"))
+            .arg("-out")
+            .arg(dir.join("cert.pem"))
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "building the freeDiameter extension or its certificate failed"
+    );
+    std::fs::write(dir.join("acl.conf"), "ALLOW_IPSEC *.test.local\n").unwrap();
+    let (port, sec) = (free_port(), free_port());
+    let lib = "/usr/lib/freeDiameter";
+    let d = dir.display();
+    let conf = format!(
+        "Identity = \"ocs.test.local\";\nRealm = \"test.local\";\nPort = {port};\nSecPort = {sec};\nNo_SCTP;\nNo_IPv6;\n\
+         TLS_Cred = \"{d}/cert.pem\", \"{d}/key.pem\";\nTLS_CA = \"{d}/cert.pem\";\n\
+         LoadExtension = \"{lib}/dict_nasreq.fdx\";\nLoadExtension = \"{lib}/dict_dcca.fdx\";\n\
+         LoadExtension = \"{lib}/dict_dcca_3gpp.fdx\";\nLoadExtension = \"{lib}/acl_wl.fdx\" : \"{d}/acl.conf\";\n\
+         LoadExtension = \"{e}\" : \"2001\";\n",
+        e = ext.display()
+    );
+    std::fs::write(dir.join("fd.conf"), conf).unwrap();
+    let child = Command::new("freeDiameterd")
+        .arg("-c")
+        .arg(dir.join("fd.conf"))
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .output()
+        .spawn()
         .unwrap();
-    print!("{}", String::from_utf8_lossy(&out.stdout));
-    let _ = ocs.kill();
-    let _ = ocs.wait();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "freeDiameterd did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some((child, port))
 }
