@@ -593,7 +593,7 @@ impl Drop for Relay {
 struct Dmz {
     _dir: tempfile::TempDir,
     a: Mmsc,
-    _b: Mmsc,
+    b: Mmsc,
     third: Sink,
     ocs: Ocs,
     db: PathBuf,
@@ -603,6 +603,11 @@ struct Dmz {
 /// MMSC A (charging) -> relay -> MMSC B, answers B -> relay -> A; the message enters
 /// A from a third operator (127.0.0.2, whose MMSC is an aiosmtpd sink).
 fn dmz(mode: &str) -> Dmz {
+    dmz_with(mode, true)
+}
+
+/// As [`dmz`]; `ack` is whether A asks B for `MM4_forward.RES`.
+fn dmz_with(mode: &str, ack: bool) -> Dmz {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ledger.db");
     let ocs_port = free_port();
@@ -628,6 +633,7 @@ prefixes = ["+1555200*", "+1555299*"]
 smtp_host = "127.0.0.1:{ab}"
 allowed_networks = ["127.0.0.5/32"]
 starttls = "never"
+request_ack = {ack}
 [[partners]]
 name = "third"
 domain = "mms.third.test"
@@ -669,7 +675,7 @@ starttls = "never"
     Dmz {
         _dir: dir,
         a,
-        _b: b,
+        b,
         third,
         ocs,
         db,
@@ -760,6 +766,20 @@ fn dmz_reserve_commit_releases_an_unknown_recipient_and_commits_a_known_one_once
         .filter(|x| x["type"] == 3 && x["session_id"].as_str().unwrap().contains(&ours))
         .collect();
     assert_eq!(used.len(), 1, "{used:?}");
+
+    // The subscriber at B retrieves it: the delivery report Retrieved reaches A
+    // (through the relay) and is evidence too, but the charge is already committed.
+    let (st, body) = d.b.http(
+        "POST",
+        &format!("/admin/v1/messages/{mid}/recipients/0/state"),
+        r#"{"state":"retrieved"}"#,
+    );
+    assert_eq!(st, 202, "{body}");
+    wait_until("delivered at A", WAIT, || {
+        (d.a.recipient_state(mid, 0)? == "delivered").then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(charges_for(&d, mid).len(), 2, "committed twice");
 }
 
 #[test]
@@ -1023,4 +1043,37 @@ fn mm9test_gets_2001_from_freediameter_and_its_refusal_code() {
             "{text}"
         );
     }
+}
+
+/// Without `MM4_forward.RES` the relay's `250` (A: "forwarded") commits nothing;
+/// the delivery report Retrieved from B does.
+#[test]
+fn dmz_without_acks_commits_only_on_the_delivery_report() {
+    if !diameter_present() || !require_python_module("aiosmtpd") {
+        return;
+    }
+    let d = dmz_with("reserve-commit", false);
+    let mid = "dmz-noack@mms.third.test";
+    send_from_third(&d, "+15552000002/TYPE=PLMN@mms.b.test", mid);
+    wait_until("forwarded at A", WAIT, || {
+        (d.a.recipient_state(mid, 0)? == "forwarded").then_some(())
+    });
+    wait_until("the message at B", WAIT, || {
+        (d.b.recipient_state(mid, 0)? == "routed").then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let c = charges_for(&d, mid);
+    assert_eq!(c.len(), 1, "charged on SMTP 250 alone: {c:?}");
+    assert_eq!(c[0].2, 1, "{c:?}"); // only the reservation
+    let (st, body) = d.b.http(
+        "POST",
+        &format!("/admin/v1/messages/{mid}/recipients/0/state"),
+        r#"{"state":"retrieved"}"#,
+    );
+    assert_eq!(st, 202, "{body}");
+    wait_until("the commit", WAIT, || {
+        (charges_for(&d, mid).len() == 2).then_some(())
+    });
+    let c = charges_for(&d, mid);
+    assert_eq!((c[0].2, c[1].2), (1, 3), "{c:?}");
 }
