@@ -5,6 +5,7 @@
 //! mmsc config check FILE            validate a configuration, naming each bad key
 //! mmsc config demo                  print the built-in demo configuration as TOML
 //! mmsc trace ID [--json]            a message's state and timeline (our id, peer Message-ID or Transaction-ID)
+//! mmsc mm9test --server H --port N ...  NowSMS MM9Test: CER + one CCR; ends with `Diameter Result Code NNNN`
 //! ```
 
 use anyhow::{Context, Result, bail};
@@ -14,7 +15,7 @@ use mmsc_shared::adapters::smtp_out::SmtpMm4Transport;
 use mmsc_shared::config::{Config, LogFormat};
 use mmsc_shared::handlers::records::Records;
 use mmsc_shared::handlers::{Services, trace};
-use mmsc_shared::ports::{Clock, NoCharging, SystemClock, queues};
+use mmsc_shared::ports::{Clock, SystemClock, queues};
 use mmsc_shared::routing::Router;
 use mmsc_shared::worker::{self, WorkerSettings};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{error, info};
+
+mod mm9test;
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +59,8 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// MM9Test: CER and one CCR against a charging server; ends with `Diameter Result Code NNNN`.
+    Mm9test(Box<mm9test::Args>),
     /// Show a message's state and event timeline.
     Trace {
         /// Our message id, or the originator's Message-ID, or a Transaction-ID.
@@ -98,6 +103,7 @@ fn main() -> std::process::ExitCode {
             config,
             data_dir,
         } => run_async(trace_cmd(id, json, config, data_dir)),
+        Command::Mm9test(args) => run_async(mm9test::run(*args)),
     };
     match result {
         Ok(code) => code,
@@ -200,7 +206,7 @@ async fn serve(
         objects: backend.objects.clone(),
         state: backend.state.clone(),
         queue: backend.queue.clone(),
-        charging: Arc::new(NoCharging),
+        charging: mmsc_shared::charging::adapter(&cfg.charging).map_err(anyhow::Error::msg)?,
         clock: clock.clone(),
         mm4: Arc::new(mm4),
     });
@@ -282,6 +288,7 @@ async fn serve(
     {
         error!("shutdown took longer than 30 s; exiting anyway (unfinished jobs are redelivered)");
     }
+    svc.charging.shutdown().await;
     info!("stopped");
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -177,12 +177,58 @@ pub struct VaspConfig {
 #[serde(default)]
 pub struct ChargingConfig {
     pub mode: ChargingMode,
+    /// Also charge messages accepted from MM4 partners (the originator's
+    /// Subscription-Id); normally only MM1/MM7 submissions are charged.
+    pub charge_mm4_incoming: bool,
+    /// Charging servers, primary first (`[[charging.peers]]`).
+    pub peers: Vec<DiameterPeerConfig>,
+    /// Use a diameter-sidecar at this URL (`http://host:port`) instead of the
+    /// in-process Diameter client.
+    pub sidecar_url: Option<String>,
+    pub origin_host: Option<String>,
+    pub origin_realm: Option<String>,
+    pub destination_host: Option<String>,
+    pub destination_realm: Option<String>,
+    /// Host-IP-Address in CER; default the connection's local address.
+    pub host_ip_address: Option<std::net::IpAddr>,
+    pub service_context_id: String,
+    pub service_identifier: Option<u32>,
+    /// Requested-Service-Unit CC-Service-Specific-Units per message.
+    pub units: Option<u64>,
+    /// Requested-Service-Unit CC-Money per message, decimal (`0.25`).
+    pub money: Option<String>,
+    /// ISO 4217 numeric currency code for `money` (978 EUR, 840 USD).
+    pub currency: Option<u32>,
+    pub watchdog_interval_secs: u64,
+    pub request_timeout_ms: u64,
+    /// In `event` mode, send CCR REFUND_ACCOUNT when a charged message fails.
+    pub refund_on_failure: bool,
+    /// Write CDRs (JSON lines) to the object store under `cdr/YYYY/MM/DD/HH/`.
+    pub cdr: bool,
+    /// Connect to the charging servers over TLS, trusting the PEM certificates in
+    /// this file (their CA or their own certificates).
+    pub tls_ca: Option<PathBuf>,
+    /// Name the servers' certificates must carry; default the host of each address.
+    pub tls_server_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiameterPeerConfig {
+    /// A label (`primary`, `secondary`).
+    pub name: String,
+    /// `host:port` (3868 if no port).
+    pub address: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChargingMode {
     None,
+    /// NowSMS-compatible: one CCR EVENT_REQUEST (DIRECT_DEBITING) on acceptance.
+    Event,
+    /// CCR INITIAL on acceptance, TERMINATION with used units on end-to-end evidence.
+    ReserveCommit,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -295,6 +341,25 @@ impl Default for ChargingConfig {
     fn default() -> Self {
         ChargingConfig {
             mode: ChargingMode::None,
+            charge_mm4_incoming: false,
+            peers: Vec::new(),
+            sidecar_url: None,
+            origin_host: None,
+            origin_realm: None,
+            destination_host: None,
+            destination_realm: None,
+            host_ip_address: None,
+            service_context_id: "32270@3gpp.org".into(),
+            service_identifier: None,
+            units: None,
+            money: None,
+            currency: None,
+            watchdog_interval_secs: 30,
+            request_timeout_ms: 5000,
+            refund_on_failure: true,
+            cdr: true,
+            tls_ca: None,
+            tls_server_name: None,
         }
     }
 }
@@ -419,6 +484,9 @@ impl Config {
             fix(p);
         }
         if let Some(p) = self.smtp.tls_key.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = self.charging.tls_ca.as_mut() {
             fix(p);
         }
     }
@@ -621,6 +689,7 @@ impl Config {
                 "must be above 0".into(),
             );
         }
+        v.extend(self.charging.issues());
         v
     }
 

@@ -6,8 +6,10 @@
 //! the very same handlers with different adapters.
 
 pub mod adapters;
+pub mod charging;
 pub mod codec;
 pub mod config;
+pub mod diameter_peer;
 pub mod domain;
 pub mod handlers;
 pub mod ports;

@@ -255,6 +255,17 @@ async fn forward_req(
         }
     };
 
+    if let Some(reason) = crate::charging::charge_mm4_acceptance(svc, &msg).await? {
+        for i in 0..msg.recipient_count {
+            set_route(svc, &msg, i, RecipientState::Rejected, None, &reason, None).await?;
+        }
+        if req.ack_request {
+            let status = RequestStatus::ERROR_SERVICE_DENIED;
+            answer_forward(svc, partner, &req, &id, status, &reason).await?;
+        }
+        records.refresh_state(&id).await?;
+        return Ok(());
+    }
     route_recipients(svc, &msg, &req, partner).await?;
 
     if req.ack_request {
@@ -465,6 +476,9 @@ async fn set_route(
             .event(msg, kind, Some(r.address.redacted()), reason)
             .await?;
     }
+    if state == RecipientState::Rejected {
+        crate::charging::settle(svc, &msg.id, index, crate::charging::Outcome::Failed).await?;
+    }
     Ok(())
 }
 
@@ -574,6 +588,8 @@ async fn forward_res(svc: &Services, partner: &str, res: ForwardRes) -> Result<(
                 ),
             )
             .await?;
+        let delivered = crate::charging::Outcome::Delivered;
+        crate::charging::settle_all(svc, &msg.id, &alias.recipients, delivered).await?;
         return Ok(());
     }
     let reason = format!(
@@ -597,6 +613,8 @@ async fn forward_res(svc: &Services, partner: &str, res: ForwardRes) -> Result<(
             report_to_originator(svc, &msg, &r, MmStatus::REJECTED, &reason).await?;
         }
     }
+    let failed = crate::charging::Outcome::Failed;
+    crate::charging::settle_all(svc, &msg.id, &alias.recipients, failed).await?;
     records.refresh_state(&msg.id).await?;
     Ok(())
 }
@@ -672,6 +690,9 @@ async fn delivery_report_req(
                         detail.clone(),
                     )
                     .await?;
+                if let Some(outcome) = target.and_then(crate::charging::outcome_of_state) {
+                    crate::charging::settle(svc, &msg.id, r.index, outcome).await?;
+                }
                 if let Some(to) = target {
                     let now = svc.clock.now();
                     records
@@ -964,6 +985,11 @@ pub async fn recipient_event(
             "message {id} has no recipient #{index}"
         )));
     };
+    if (current.state == state || current.state.can_move_to(state))
+        && let Some(outcome) = crate::charging::outcome_of_state(state)
+    {
+        crate::charging::settle(svc, id, index, outcome).await?;
+    }
     if current.state == state {
         return Ok(()); // a repeat of an event already applied
     }

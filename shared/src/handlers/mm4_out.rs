@@ -195,6 +195,8 @@ async fn failed(
             .await?;
         report_to_originator(svc, &msg, &r, status.clone(), &reason).await?;
     }
+    let failed = crate::charging::Outcome::Failed;
+    crate::charging::settle_all(svc, &msg.id, recipients, failed).await?;
     records.refresh_state(&msg.id).await?;
     Ok(())
 }

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 /// What to do with credit (RFC 4006 / TS 32.299 terms).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChargingOp {
     /// One-shot direct debit (CCR EVENT_REQUEST, DIRECT_DEBITING).
@@ -29,6 +29,19 @@ pub struct ChargeRequest {
     pub recipient: Address,
     pub size: u64,
     pub service_code: Option<String>,
+    /// MM-Content-Type's type, e.g. `multipart/related` (MMS-Information).
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// When the message was submitted (unix seconds; Submission-Time).
+    #[serde(default)]
+    pub submitted_at: Option<i64>,
+    /// The originator's Message-ID (MMS-Information Message-ID), else ours.
+    #[serde(default)]
+    pub mms_message_id: Option<String>,
+    /// This request may have reached the server before (a retry after a crash or
+    /// a lost answer): sent with the T flag so the server can detect a duplicate.
+    #[serde(default)]
+    pub retransmit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +49,15 @@ pub struct ChargeOutcome {
     /// Diameter Result-Code (2001 = DIAMETER_SUCCESS).
     pub result_code: u32,
     pub granted_units: Option<u64>,
+    /// Granted CC-Money, decimal (`0.25`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_money: Option<String>,
+    /// The Diameter Session-Id used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The charging server that answered (Origin-Host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
 }
 
 impl ChargeOutcome {
@@ -57,6 +79,8 @@ pub enum ChargingError {
 #[async_trait]
 pub trait Charging: Send + Sync {
     async fn charge(&self, req: &ChargeRequest) -> Result<ChargeOutcome, ChargingError>;
+    /// Closes connections politely (Diameter DPR/DPA) when the process stops.
+    async fn shutdown(&self) {}
 }
 
 /// Charging mode `none`: every request succeeds without contacting anyone.
@@ -69,6 +93,9 @@ impl Charging for NoCharging {
         Ok(ChargeOutcome {
             result_code: ChargeOutcome::SUCCESS,
             granted_units: None,
+            granted_money: None,
+            session_id: None,
+            server: None,
         })
     }
 }
