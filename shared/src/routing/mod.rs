@@ -337,6 +337,7 @@ mod tests {
         c.vasps.push(crate::config::VaspConfig {
             id: "news".into(),
             short_codes: vec!["12345".into()],
+            ..Default::default()
         });
         let r = Router::new(&c);
         assert_eq!(r.static_route(&phone("12345")), Route::Vasp("news".into()));

@@ -46,7 +46,10 @@ pub fn param(value: &str, name: &str) -> Option<String> {
         let after = after.trim_start();
         let (val, next) = if let Some(q) = after.strip_prefix('"') {
             let end = q.find('"')?;
-            (q[..end].to_string(), q[end + 1..].split_once(';').map(|x| x.1))
+            (
+                q[..end].to_string(),
+                q[end + 1..].split_once(';').map(|x| x.1),
+            )
         } else {
             match after.split_once(';') {
                 Some((v, n)) => (v.trim().to_string(), Some(n)),
@@ -111,7 +114,11 @@ pub fn split(body: &[u8], boundary: &str) -> Result<Vec<Part>, Mm7Error> {
         if end > start && body[end - 1] == b'\r' {
             end -= 1;
         }
-        let content = if next >= start { &body[start..end.max(start)] } else { &[][..] };
+        let content = if next >= start {
+            &body[start..end.max(start)]
+        } else {
+            &[][..]
+        };
         parts.push(parse_part(content)?);
         if parts.len() > 100 {
             return Err(Mm7Error::Mime("more than 100 parts".into()));
@@ -161,7 +168,9 @@ fn push_header(headers: &mut Vec<(String, String)>, line: &[u8]) -> Result<(), M
     if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
         // A folded continuation line.
         let Some(last) = headers.last_mut() else {
-            return Err(Mm7Error::Mime("part starts with a continuation line".into()));
+            return Err(Mm7Error::Mime(
+                "part starts with a continuation line".into(),
+            ));
         };
         last.1.push(' ');
         last.1.push_str(text.trim());
@@ -210,10 +219,7 @@ pub fn boundary_for(parts: &[Part], seed: &str) -> String {
     for n in 0u32.. {
         let b = format!("==MM7-{h:016x}-{n}==");
         let needle = b.as_bytes();
-        if !parts
-            .iter()
-            .any(|p| find(&p.body, needle, 0).is_some())
-        {
+        if !parts.iter().any(|p| find(&p.body, needle, 0).is_some()) {
             return b;
         }
     }

@@ -21,8 +21,8 @@ mod tests;
 pub use mime::Part;
 pub use pdu::{
     AddressKind, CancelReq, ContentRef, DeliverReq, DeliverRsp, DeliveryReportReq, GenericRsp,
-    Mm7Address, Mm7Body, ReadReplyReq, Recipients, ReplaceReq, ReplyCharging,
-    SenderIdentification, Status, SubmitReq, SubmitRsp, UaCapabilities,
+    Mm7Address, Mm7Body, ReadReplyReq, Recipients, ReplaceReq, ReplyCharging, SenderIdentification,
+    Status, SubmitReq, SubmitRsp, UaCapabilities,
 };
 pub use status::StatusCode;
 
@@ -205,9 +205,7 @@ impl Mm7Message {
         if op.name == "Fault" {
             op = fault_detail(op).ok_or(Mm7Error::Missing("Fault/detail operation"))?;
         }
-        let header_txid = root
-            .child("Header")
-            .and_then(|h| h.child("TransactionID"));
+        let header_txid = root.child("Header").and_then(|h| h.child("TransactionID"));
         let ns = op
             .ns
             .as_deref()
@@ -245,7 +243,11 @@ impl Mm7Message {
         w.close("env:Header");
         w.open("env:Body", &[]);
         if self.body.is_fault() {
-            let status = self.body.status().map(|s| s.code).unwrap_or(StatusCode::SERVER_ERROR);
+            let status = self
+                .body
+                .status()
+                .map(|s| s.code)
+                .unwrap_or(StatusCode::SERVER_ERROR);
             w.open("env:Fault", &[]);
             let who = if matches!(self.body, Mm7Body::RsErrorRsp(_)) && status.0 < 3000 {
                 "env:Client"

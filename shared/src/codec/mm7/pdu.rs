@@ -549,7 +549,10 @@ impl Mm7Body {
                 mms_relay_server_id: el.child_text("MMSRelayServerID"),
                 linked_id: el.child_text("LinkedID"),
                 sender: el.child("Sender").and_then(read_wrapped),
-                recipients: el.child("Recipients").map(Recipients::read).unwrap_or_default(),
+                recipients: el
+                    .child("Recipients")
+                    .map(Recipients::read)
+                    .unwrap_or_default(),
                 timestamp: el.child_text("TimeStamp"),
                 reply_charging_id: el.child_text("ReplyChargingID"),
                 priority: el.child_text("Priority"),

@@ -72,7 +72,8 @@ R0lGODdhZAAwAOMAAAAAAIGJjGltcDE0OOfWo6Ochbi1n1pmcbGojpKbnP/lpW54fBMTE1RYXEFO\r
 /// The same request as a REL-6-MM7-1-4 VASP sends it: default namespace, no prefix
 /// on the operation, `SOAP-ENV`, a sender address, a bare content id and a single
 /// (non-multipart) content part.
-pub const REL6_SUBMIT_CT: &str = "multipart/related; type=\"text/xml\"; boundary=\"----=_Part_0_1\"";
+pub const REL6_SUBMIT_CT: &str =
+    "multipart/related; type=\"text/xml\"; boundary=\"----=_Part_0_1\"";
 pub const REL6_SUBMIT: &str = "------=_Part_0_1\r
 Content-Type: text/xml; charset=UTF-8\r
 \r
@@ -291,7 +292,11 @@ fn reads_the_rel5_annex_sample() {
     let content = m.content().unwrap().unwrap();
     assert!(content.content_type().starts_with("multipart/mixed"));
     assert!(String::from_utf8_lossy(&content.body).contains("Saturn pictures"));
-    assert!(content.body.ends_with(b"--StoryParts 74526 8432 2002-77645--\r\n"));
+    assert!(
+        content
+            .body
+            .ends_with(b"--StoryParts 74526 8432 2002-77645--\r\n")
+    );
 }
 
 #[test]
@@ -434,7 +439,10 @@ fn refuses_bad_xml_and_bad_multiparts() {
         ("text/xml", b"<Envelope><Body><SubmitReq></Body></Envelope>"),
         ("multipart/related", b"--x\r\n\r\n<a/>\r\n--x--"),
         ("multipart/related; boundary=x", b"garbage"),
-        ("multipart/related; boundary=x", b"--x\r\nContent-Type: text/xml\r\n\r\n<a"),
+        (
+            "multipart/related; boundary=x",
+            b"--x\r\nContent-Type: text/xml\r\n\r\n<a",
+        ),
     ] {
         let err = Mm7Message::parse(ct, body).unwrap_err();
         assert!(

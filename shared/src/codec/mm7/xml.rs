@@ -60,10 +60,7 @@ fn prefix(qname: &str) -> Option<&str> {
 
 type Scope = HashMap<String, String>;
 
-fn open(
-    e: &BytesStart<'_>,
-    scopes: &[Scope],
-) -> Result<(Element, Scope), Mm7Error> {
+fn open(e: &BytesStart<'_>, scopes: &[Scope]) -> Result<(Element, Scope), Mm7Error> {
     let mut scope = Scope::new();
     let mut attrs = Vec::new();
     for a in e.attributes() {
@@ -90,7 +87,9 @@ fn open(
         .filter(|u| !u.is_empty())
         .cloned();
     if ns.is_none() && !pfx.is_empty() {
-        return Err(Mm7Error::Xml(format!("undeclared namespace prefix {pfx:?}")));
+        return Err(Mm7Error::Xml(format!(
+            "undeclared namespace prefix {pfx:?}"
+        )));
     }
     Ok((
         Element {
