@@ -6,6 +6,7 @@ need_apt=()
 command -v swaks >/dev/null || need_apt+=(swaks)
 { command -v smtp-sink || test -x /usr/sbin/smtp-sink; } >/dev/null || need_apt+=(postfix)
 command -v tshark >/dev/null || need_apt+=(tshark)
+command -v curl >/dev/null || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup-peers: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -15,12 +16,13 @@ fi
 py_need=()
 python3 -c 'import aiosmtpd' 2>/dev/null || py_need+=(aiosmtpd)
 python3 -c 'import messaging.mms' 2>/dev/null || py_need+=(python-messaging)
+python3 -c 'import requests' 2>/dev/null || py_need+=(requests)
 if [ ${#py_need[@]} -gt 0 ]; then
   echo "setup-peers: pip install ${py_need[*]}"
   python3 -m pip install -q --disable-pip-version-check "${py_need[@]}"
 fi
 # Postfix tools live in /usr/sbin.
-for t in swaks smtp-sink smtp-source tshark; do
+for t in swaks smtp-sink smtp-source tshark curl; do
   command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "setup-peers: $t still missing" >&2; exit 1; }
 done
 echo "setup-peers: ok"

@@ -35,6 +35,17 @@ pub fn mm7_address(a: &Address) -> Mm7Address {
     }
 }
 
+/// A recipient as the VASP knows it: `12345@<our domain>` is its short code `12345`.
+fn short_code_form(a: &Address, vasp: Option<&VaspConfig>) -> Mm7Address {
+    if let Address::Email { address } = a
+        && let Some((local, _)) = address.split_once('@')
+        && vasp.is_some_and(|v| v.short_codes.iter().any(|c| c == local))
+    {
+        return Mm7Address::new(AddressKind::ShortCode, local);
+    }
+    mm7_address(a)
+}
+
 fn key_segment(s: &str) -> String {
     s.chars()
         .map(|c| {
@@ -230,7 +241,7 @@ pub async fn deliver(
         linked_id: Some(msg.id.to_string()),
         sender: Some(mm7_address(&msg.from)),
         recipients: Recipients {
-            to: vec![mm7_address(&r.address)],
+            to: vec![short_code_form(&r.address, vcfg)],
             ..Recipients::default()
         },
         timestamp: Some(rfc3339(msg.received_at)),
