@@ -3,6 +3,8 @@
 //! endpoint, `tests/peers/smtp_sink.py` (aiosmtpd) the MM4 partner. Answers are read
 //! with Python's ElementTree, not with our codec.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -70,7 +70,7 @@ fn rfc3339(t: Timestamp) -> String {
 /// One POST's outcome.
 enum Posted {
     /// The VASP answered with an MM7 message.
-    Answer(Mm7Message),
+    Answer(Box<Mm7Message>),
     /// Worth retrying: no answer, a timeout, HTTP 5xx without MM7 in it.
     Transient(String),
     /// Retrying will not help (HTTP 4xx without MM7, an answer we cannot read).
@@ -117,7 +117,7 @@ async fn post(url: &str, content_type: &str, body: Vec<u8>) -> Posted {
         Err(_) => Posted::Transient(format!("{url}: no answer within {REQUEST_TIMEOUT:?}")),
         Ok(Err(p)) => p,
         Ok(Ok((status, ct, bytes))) => match Mm7Message::parse(&ct, &bytes) {
-            Ok(m) => Posted::Answer(m),
+            Ok(m) => Posted::Answer(Box::new(m)),
             Err(e) if status >= 500 => Posted::Transient(format!("{url}: HTTP {status} ({e})")),
             Err(e) => Posted::Permanent(format!("{url}: HTTP {status}, not an MM7 answer: {e}")),
         },
