@@ -658,3 +658,7 @@ mod tests {
         assert_eq!(id_from_key("in/mm7/d1/nope.mm7"), None);
     }
 }
+
+#[cfg(test)]
+#[path = "mm7_tests.rs"]
+mod flow_tests;
