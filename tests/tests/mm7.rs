@@ -313,8 +313,8 @@ fn curl_digest(dir: &Path, port: u16, ct: &str, body: &[u8], user: &str, pw: &st
 
 /// The acceptance scenario: a submit to a local subscriber, an MM4 partner's
 /// subscriber and an unknown address gets 1100 naming the unknown one; the partner
-/// receives an MM4_forward.REQ; the local retrieval comes back to the VASP as a
-/// DeliveryReportReq.
+/// receives an MM4_forward.REQ; the local retrieval and the partner's
+/// MM4_delivery_report.REQ both come back to the VASP as DeliveryReportReq.
 #[test]
 fn submit_with_partial_success_forwards_and_reports_back() {
     if !peers_present() {
@@ -387,6 +387,23 @@ fn submit_with_partial_success_forwards_and_reports_back() {
             .unwrap()
             .starts_with("text/xml")
     );
+    // The partner reports its subscriber's retrieval over MM4: relayed to the VASP.
+    let dr = format!(
+        "X-Mms-3GPP-MMS-Version: 6.10.0\r\nX-Mms-Message-Type: MM4_delivery_report.REQ\r\nX-Mms-Transaction-ID: dr-77@mms.oper.com\r\nX-Mms-Message-ID: <{id}@mms.example.net>\r\nFrom: +15550100/TYPE=PLMN@mms.oper.com\r\nTo: 12345@mms.example.net\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nX-Mms-MM-Status-Code: Retrieved\r\nX-Mms-Ack-Request: No\r\nMessage-ID: <dr-77@mms.oper.com>\r\nSubject: report\r\n\r\n"
+    );
+    let (code, text) = smtplib_send(
+        mmsc.smtp_port,
+        "system-user@mms.oper.com",
+        &["12345@mms.example.net"],
+        dr.as_bytes(),
+    );
+    assert_eq!(code, 250, "{text}");
+    let report = vasp.wait_for("DeliveryReportReq", &[&id, "<Number>+15550100</Number>"]);
+    assert!(report.contains("Retrieved"), "{report}");
+    wait_until("the partner recipient to be delivered", WAIT, || {
+        mmsc.trace(&id)
+            .filter(|t| t["recipients"][1]["state"] == "delivered")
+    });
     wait_until("the report to be recorded as sent", WAIT, || {
         mmsc.trace(&id).filter(|t| {
             t["events"]
