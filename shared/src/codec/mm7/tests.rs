@@ -492,3 +492,15 @@ fn every_single_byte_mutation_fails_cleanly_or_round_trips() {
         }
     }
 }
+
+#[test]
+fn the_readme_sample_parses() {
+    let m = Mm7Message::parse(
+        "text/xml",
+        include_bytes!("../../../../events/mm7/submit-req.xml"),
+    )
+    .unwrap();
+    assert_eq!(m.transaction_id, "demo-0001");
+    assert!(matches!(&m.body, Mm7Body::SubmitReq(r) if r.recipients.to.len() == 1));
+    assert_eq!(m.content().unwrap(), None);
+}
