@@ -191,6 +191,8 @@ pub struct VaspConfig {
     pub report_url: Option<String>,
     /// MM7 schema version of the requests we send it (`REL-6-MM7-1-4`).
     pub schema_version: String,
+    /// HTTP Basic credentials we present to its `deliver_url` / `report_url`.
+    pub outbound_auth: Option<Credentials>,
     /// Delivery attempts to it before giving up.
     pub max_attempts: u32,
 }
@@ -209,6 +211,7 @@ impl Default for VaspConfig {
             deliver_url: None,
             report_url: None,
             schema_version: "REL-6-MM7-1-4".into(),
+            outbound_auth: None,
             max_attempts: 8,
         }
     }

@@ -10,10 +10,11 @@ use crate::codec::mm7::{
     AddressKind, ContentRef, DeliverReq, DeliveryReportReq, Mm7Address, Mm7Body, Mm7Message, Part,
     ReadReplyReq, Recipients, Version,
 };
-use crate::config::VaspConfig;
+use crate::config::{Credentials, VaspConfig};
 use crate::domain::{
     Address, Job, MessageId, MessageRecord, Origin, RecipientRecord, RecipientState, Timestamp,
 };
+use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
@@ -77,7 +78,7 @@ enum Posted {
     Permanent(String),
 }
 
-async fn post(url: &str, content_type: &str, body: Vec<u8>) -> Posted {
+async fn post(url: &str, auth: Option<&Credentials>, content_type: &str, body: Vec<u8>) -> Posted {
     let uri: hyper::Uri = match url.parse() {
         Ok(u) => u,
         Err(_) => return Posted::Permanent(format!("bad URL {url:?}")),
@@ -85,11 +86,15 @@ async fn post(url: &str, content_type: &str, body: Vec<u8>) -> Posted {
     if uri.scheme_str() != Some("http") {
         return Posted::Permanent(format!("{url}: only http:// is supported"));
     }
-    let req = match hyper::Request::post(uri)
+    let mut builder = hyper::Request::post(uri)
         .header("content-type", content_type)
-        .header("soapaction", "\"\"")
-        .body(Full::new(Bytes::from(body)))
-    {
+        .header("soapaction", "\"\"");
+    if let Some(c) = auth {
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", c.username, c.password));
+        builder = builder.header("authorization", format!("Basic {token}"));
+    }
+    let req = match builder.body(Full::new(Bytes::from(body))) {
         Ok(r) => r,
         Err(e) => return Posted::Permanent(e.to_string()),
     };
@@ -259,7 +264,8 @@ pub async fn deliver(
     );
     out.attachments = content.into_iter().collect();
     let (ct, body) = out.to_http();
-    let outcome = post(&url, &ct, body).await;
+    let auth = vcfg.and_then(|v| v.outbound_auth.as_ref());
+    let outcome = post(&url, auth, &ct, body).await;
     let (retry, why) = match outcome {
         Posted::Answer(a) => match judge(&a) {
             Ok(text) => {
@@ -463,7 +469,13 @@ pub async fn read_reply_to_vasp(
         recipient: reader.map(mm7_address),
         sender: Some(mm7_address(&msg.from)),
         timestamp: Some(rfc3339(svc.clock.now())),
-        mm_status: read_status.to_string(),
+        // MM7 MMStatus for read replies: Read, Deleted, Indeterminate.
+        mm_status: match read_status {
+            s if s.eq_ignore_ascii_case("read") => "Read",
+            s if s.to_ascii_lowercase().starts_with("deleted") => "Deleted",
+            _ => "Indeterminate",
+        }
+        .to_string(),
         status_text: text.map(String::from),
     };
     let who = reader.map(|a| a.key().to_string()).unwrap_or_default();
@@ -517,7 +529,8 @@ pub async fn request(
     };
     let (ct, body) = super::mm7_in::split_entity(&raw);
     let max_attempts = vcfg.map_or(1, |v| v.max_attempts);
-    let (retry, why) = match post(&url, &ct, body.to_vec()).await {
+    let auth = vcfg.and_then(|v| v.outbound_auth.as_ref());
+    let (retry, why) = match post(&url, auth, &ct, body.to_vec()).await {
         Posted::Answer(a) => match judge(&a) {
             Ok(text) => {
                 info!(vasp, operation, "MM7 report delivered");

@@ -79,10 +79,17 @@ async fn vasp_endpoint(status: u16) -> (u16, Arc<Mutex<Vec<String>>>) {
                                 String::from_utf8_lossy(&buf[h + 4..h + 4 + len]).to_string();
                             let op = if body.contains("DeliveryReportReq") {
                                 "DeliveryReportRsp"
+                            } else if body.contains("ReadReplyReq") {
+                                "ReadReplyRsp"
                             } else {
                                 "DeliverRsp"
                             };
-                            log.lock().unwrap().push(body);
+                            let auth = text[..h]
+                                .lines()
+                                .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+                                .unwrap_or("")
+                                .to_string();
+                            log.lock().unwrap().push(format!("{auth}\n{body}"));
                             let xml = format!(
                                 r#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Header><TransactionID xmlns="http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-6-MM7-1-4">t</TransactionID></e:Header><e:Body><{op} xmlns="http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-6-MM7-1-4"><MM7Version>6.8.0</MM7Version><Status><StatusCode>{status}</StatusCode></Status></{op}></e:Body></e:Envelope>"#
                             );
@@ -126,6 +133,10 @@ async fn rig(vasp_port: u16) -> Rig {
             short_codes: vec![code.into()],
             allowed_networks: vec!["127.0.0.1/32".parse().unwrap()],
             deliver_url: Some(format!("http://127.0.0.1:{vasp_port}/mm7")),
+            outbound_auth: Some(crate::config::Credentials {
+                username: format!("mmsc-{id}"),
+                password: "pw".into(),
+            }),
             max_attempts: 2,
             ..VaspConfig::default()
         });
@@ -394,4 +405,71 @@ async fn replace_swaps_the_content_of_own_messages_only() {
     };
     let r = handle(&rig.svc, &job, 1).await;
     assert!(matches!(r, Err(HandlerError::Permanent(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn relays_a_partner_read_report_to_the_vasp() {
+    use crate::codec::mm4::{Mm4Address, Mm4Pdu, ReadReplyReq, ReadStatus};
+    let (port, seen) = vasp_endpoint(1000).await;
+    let rig = rig(port).await;
+    let id = MessageId::generate();
+    let req = SubmitReq {
+        mm7_version: "6.8.0".into(),
+        recipients: Recipients {
+            to: vec![Mm7Address::new(AddressKind::Number, "+15550100")],
+            ..Recipients::default()
+        },
+        read_reply: Some(true),
+        ..SubmitReq::default()
+    };
+    let key = format!("in/mm7/d1/{id}.mm7");
+    rig.store(
+        &key,
+        &Mm7Message::new("t", Version::default(), Mm7Body::SubmitReq(req)),
+    )
+    .await;
+    rig.ingest(&key).await.unwrap();
+    let rr = ReadReplyReq::new(
+        "rr-1@mms.far.net",
+        format!("{id}@mms.example.net"),
+        Mm4Address::parse("+15550100/TYPE=PLMN@mms.far.net"),
+        Mm4Address::parse("12345@mms.example.net"),
+        ReadStatus::DELETED_WITHOUT_BEING_READ,
+        1_700_000_000,
+    );
+    rig.svc
+        .objects
+        .put(
+            "in/mm4/rr1.eml",
+            Mm4Pdu::ReadReplyReq(rr).to_bytes().into(),
+            "message/rfc822",
+        )
+        .await
+        .unwrap();
+    let job = Job::Ingest {
+        interface: Interface::Mm4,
+        object_key: "in/mm4/rr1.eml".into(),
+        peer: "far".into(),
+        remote_addr: None,
+        mail_from: None,
+        rcpt_to: vec![],
+        received_at: rig.svc.clock.now(),
+    };
+    handle(&rig.svc, &job, 1).await.unwrap();
+    let out = rig
+        .jobs(queues::MM7_OUT)
+        .await
+        .into_iter()
+        .find(|j| matches!(j, Job::Mm7Request { operation, .. } if operation == "ReadReplyReq"))
+        .unwrap();
+    handle(&rig.svc, &out, 1).await.unwrap();
+    let body = seen.lock().unwrap()[0].clone();
+    assert!(
+        body.contains("ReadReplyReq") && body.contains("<MMStatus>Deleted</MMStatus>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<Number>+15550100</Number>") && body.contains(id.as_str()),
+        "{body}"
+    );
 }
