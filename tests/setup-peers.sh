@@ -10,6 +10,7 @@ command -v freeDiameterd >/dev/null || need_apt+=(freediameterd freediameter-ext
 test -f /usr/include/freeDiameter/extension.h || need_apt+=(libfreediameter-dev)
 command -v gcc >/dev/null || need_apt+=(gcc libc6-dev)
 command -v openssl >/dev/null || need_apt+=(openssl)
+command -v curl >/dev/null || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup-peers: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -20,12 +21,13 @@ py_need=()
 python3 -c 'import aiosmtpd' 2>/dev/null || py_need+=(aiosmtpd)
 python3 -c 'import messaging.mms' 2>/dev/null || py_need+=(python-messaging)
 python3 -c 'import diameter.node' 2>/dev/null || py_need+=(python-diameter)
+python3 -c 'import requests' 2>/dev/null || py_need+=(requests)
 if [ ${#py_need[@]} -gt 0 ]; then
   echo "setup-peers: pip install ${py_need[*]}"
   python3 -m pip install -q --disable-pip-version-check "${py_need[@]}"
 fi
 # Postfix tools live in /usr/sbin.
-for t in swaks smtp-sink smtp-source tshark text2pcap freeDiameterd gcc openssl; do
+for t in swaks smtp-sink smtp-source tshark text2pcap freeDiameterd gcc openssl curl; do
   command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || { echo "setup-peers: $t still missing" >&2; exit 1; }
 done
 echo "setup-peers: ok"

@@ -164,13 +164,57 @@ pub struct PartnerConfig {
 }
 
 /// A content provider (VASP) reached over MM7.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VaspConfig {
     /// VASP id (MM7 `VASPID`).
     pub id: String,
     /// Short codes it serves: messages to them are delivered to it over MM7.
     pub short_codes: Vec<String>,
+    /// HTTP Basic/Digest credentials it must present on `/mm7`. Without them it is
+    /// identified by `allowed_networks` alone (and any credentials are accepted).
+    pub credentials: Option<Credentials>,
+    /// Source networks it connects from; empty means any (credentials required then).
+    pub allowed_networks: Vec<IpNet>,
+    /// Sender addresses it may submit as, besides its own short codes: number
+    /// patterns (`+4477009*`) or exact addresses.
+    pub allowed_senders: Vec<String>,
+    /// Service codes it may use (`ServiceCode`); empty means any.
+    pub service_codes: Vec<String>,
+    /// Most recipients in one submit.
+    pub max_recipients: usize,
+    /// Requests per second it may make (a token bucket with this burst); 0 = no limit.
+    pub rate_limit: u32,
+    /// Where we POST `DeliverReq` (and reports unless `report_url` is set); `http://`.
+    pub deliver_url: Option<String>,
+    /// Where we POST `DeliveryReportReq` and `ReadReplyReq`; default `deliver_url`.
+    pub report_url: Option<String>,
+    /// MM7 schema version of the requests we send it (`REL-6-MM7-1-4`).
+    pub schema_version: String,
+    /// HTTP Basic credentials we present to its `deliver_url` / `report_url`.
+    pub outbound_auth: Option<Credentials>,
+    /// Delivery attempts to it before giving up.
+    pub max_attempts: u32,
+}
+
+impl Default for VaspConfig {
+    fn default() -> Self {
+        VaspConfig {
+            id: String::new(),
+            short_codes: Vec::new(),
+            credentials: None,
+            allowed_networks: Vec::new(),
+            allowed_senders: Vec::new(),
+            service_codes: Vec::new(),
+            max_recipients: 100,
+            rate_limit: 0,
+            deliver_url: None,
+            report_url: None,
+            schema_version: "REL-6-MM7-1-4".into(),
+            outbound_auth: None,
+            max_attempts: 8,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -427,6 +471,9 @@ impl Config {
         c.vasps.push(VaspConfig {
             id: DEMO_VASP.into(),
             short_codes: vec![DEMO_SHORT_CODE.into()],
+            allowed_networks: vec![loopback_v4(), loopback_v6()],
+            max_attempts: 3,
+            ..VaspConfig::default()
         });
         c
     }
@@ -493,6 +540,12 @@ impl Config {
 
     /// Semantic checks that types cannot express. Empty when the config is usable.
     pub fn validate(&self) -> Vec<ConfigIssue> {
+        let vasp_issues: Vec<ConfigIssue> = self
+            .vasps
+            .iter()
+            .enumerate()
+            .flat_map(|(i, vasp)| vasp.validate(i, self.queues.max_receives))
+            .collect();
         let mut v = Vec::new();
         let mut bad = |key: String, message: String| v.push(ConfigIssue { key, message });
         let m = &self.mmsc;
@@ -690,6 +743,7 @@ impl Config {
             );
         }
         v.extend(self.charging.issues());
+        v.extend(vasp_issues);
         v
     }
 
@@ -708,8 +762,113 @@ impl Config {
         self.partners.iter().find(|p| p.name == name)
     }
 
+    pub fn vasp(&self, id: &str) -> Option<&VaspConfig> {
+        self.vasps.iter().find(|v| v.id == id)
+    }
+
     pub fn visibility_timeout(&self) -> Duration {
         Duration::from_secs(self.queues.visibility_timeout_secs)
+    }
+}
+
+impl VaspConfig {
+    /// Checks of the MM7 keys of `vasps[i]`.
+    fn validate(&self, i: usize, max_receives: u32) -> Vec<ConfigIssue> {
+        let mut v = Vec::new();
+        let mut bad = |k: &str, message: String| {
+            v.push(ConfigIssue {
+                key: format!("vasps[{i}].{k}"),
+                message,
+            })
+        };
+        if !self.id.is_empty()
+            && !self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            bad("id", "must be letters, digits, '-', '_' or '.'".into());
+        }
+        if self.credentials.is_none() && self.allowed_networks.is_empty() {
+            bad(
+                "allowed_networks",
+                "a VASP needs credentials or allowed_networks, else it can never be identified"
+                    .into(),
+            );
+        }
+        if let Some(c) = &self.credentials
+            && (c.username.is_empty() || c.username.contains(':'))
+        {
+            bad(
+                "credentials.username",
+                "must be non-empty and without ':'".into(),
+            );
+        }
+        for (j, p) in self.allowed_senders.iter().enumerate() {
+            if p.trim().is_empty() {
+                bad(&format!("allowed_senders[{j}]"), "must not be empty".into());
+            }
+        }
+        if self.max_recipients == 0 {
+            bad("max_recipients", "must be at least 1".into());
+        }
+        for (k, u) in [
+            ("deliver_url", &self.deliver_url),
+            ("report_url", &self.report_url),
+        ] {
+            if let Some(u) = u
+                && (!u.starts_with("http://") || u.len() <= "http://".len())
+            {
+                bad(
+                    k,
+                    "must be an http:// URL (https is not supported yet)".into(),
+                );
+            }
+        }
+        if !crate::codec::mm7::Version::SUPPORTED
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(&self.schema_version))
+        {
+            bad(
+                "schema_version",
+                format!(
+                    "must be one of {}",
+                    crate::codec::mm7::Version::SUPPORTED.join(", ")
+                ),
+            );
+        }
+        if self.max_attempts == 0 {
+            bad("max_attempts", "must be at least 1".into());
+        } else if self.max_attempts >= max_receives {
+            bad(
+                "max_attempts",
+                "must be below queues.max_receives, else jobs dead-letter before delivery gives up"
+                    .into(),
+            );
+        }
+        v
+    }
+
+    /// Whether this VASP may submit with `sender` (its short codes, or an allowed
+    /// sender pattern or exact address).
+    pub fn may_send_as(&self, sender: &crate::domain::Address) -> bool {
+        let key = sender.key();
+        self.short_codes.iter().any(|c| c == key)
+            || self.allowed_senders.iter().any(|p| {
+                let p = p.trim();
+                if p == "*" {
+                    return true;
+                }
+                match p.strip_suffix('*') {
+                    Some(prefix) => key.starts_with(prefix),
+                    None => p.eq_ignore_ascii_case(key),
+                }
+            })
+    }
+
+    /// Where reports go.
+    pub fn report_url(&self) -> Option<&str> {
+        self.report_url.as_deref().or(self.deliver_url.as_deref())
     }
 }
 
@@ -911,6 +1070,54 @@ mod tests {
         let err = Config::from_toml("[smtp]\nmax_recipients = \"lots\"\n", "t").unwrap_err();
         assert_eq!(err.issues.len(), 1);
         assert_eq!(err.issues[0].key, "smtp.max_recipients");
+    }
+
+    #[test]
+    fn parses_and_checks_vasps() {
+        let c = Config::from_toml(
+            r#"
+            [[vasps]]
+            id = "acme"
+            short_codes = ["12345"]
+            credentials = { username = "acme", password = "s3cret" }
+            allowed_senders = ["+4477009*"]
+            service_codes = ["gold"]
+            max_recipients = 3
+            rate_limit = 10
+            deliver_url = "http://127.0.0.1:9000/mm7"
+            schema_version = "REL-5-MM7-1-2"
+            "#,
+            "t",
+        )
+        .unwrap();
+        let v = c.vasp("acme").unwrap();
+        assert_eq!(v.report_url(), Some("http://127.0.0.1:9000/mm7"));
+        assert!(v.may_send_as(&crate::domain::Address::parse("12345").unwrap()));
+        assert!(v.may_send_as(&crate::domain::Address::parse("+447700900001").unwrap()));
+        assert!(!v.may_send_as(&crate::domain::Address::parse("+447800900001").unwrap()));
+        let err = Config::from_toml(
+            r#"
+            [[vasps]]
+            id = "a b"
+            max_recipients = 0
+            deliver_url = "https://x"
+            schema_version = "REL-7-MM7-1-0"
+            max_attempts = 99
+            "#,
+            "t",
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
+        for k in [
+            "vasps[0].id",
+            "vasps[0].allowed_networks",
+            "vasps[0].max_recipients",
+            "vasps[0].deliver_url",
+            "vasps[0].schema_version",
+            "vasps[0].max_attempts",
+        ] {
+            assert!(keys.contains(&k), "missing {k} in {keys:?}");
+        }
     }
 
     #[test]

@@ -22,12 +22,15 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+pub mod mm7;
+
 pub struct HttpFront {
     state: Arc<dyn StateStore>,
     queue: Arc<dyn Queue>,
     clock: Arc<dyn Clock>,
     retention: Duration,
     admin_networks: Vec<IpNet>,
+    mm7: Option<Arc<mm7::Mm7Front>>,
 }
 
 impl HttpFront {
@@ -43,10 +46,18 @@ impl HttpFront {
             clock,
             retention: Duration::from_secs(config.mmsc.retention_secs),
             admin_networks: config.http.admin_networks.clone(),
+            mm7: None,
         }
     }
 
+    /// Serves `POST /mm7` (the MM7 interface for VASPs) too.
+    pub fn with_mm7(mut self, front: mm7::Mm7Front) -> Self {
+        self.mm7 = Some(Arc::new(front));
+        self
+    }
+
     pub fn router(self: Arc<Self>) -> axum::Router {
+        let mm7 = self.mm7.clone().map(|m| m.routes()).unwrap_or_default();
         axum::Router::new()
             .route("/health", get(health))
             .route("/admin/v1/messages/{id}", get(get_message))
@@ -55,6 +66,7 @@ impl HttpFront {
                 post(set_recipient_state),
             )
             .with_state(self)
+            .merge(mm7)
     }
 
     /// Serves until `shutdown` becomes true; in-flight requests are finished.

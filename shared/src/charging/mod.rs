@@ -121,6 +121,9 @@ pub struct Submission<'a> {
     pub mms_message_id: Option<&'a str>,
     /// VASP service code (MM7), if any.
     pub service_code: Option<&'a str>,
+    /// MM7 `ChargedParty` Recipient: each recipient's own account is charged
+    /// (Subscription-Id) instead of `from`.
+    pub charge_recipients: bool,
 }
 
 /// Why a submission may not be accepted.
@@ -259,7 +262,11 @@ pub async fn charge_on_acceptance(
             op,
             message_id: sub.message_id.clone(),
             charge_key: format!("{}-{index}", sub.message_id),
-            subscriber: sub.from.clone(),
+            subscriber: if sub.charge_recipients {
+                to.clone()
+            } else {
+                sub.from.clone()
+            },
             recipient: to.clone(),
             size: sub.size,
             service_code: sub.service_code.map(String::from),
@@ -554,7 +561,23 @@ pub async fn charge_mm4_acceptance(
     svc: &Services,
     msg: &crate::domain::MessageRecord,
 ) -> Result<Option<String>, HandlerError> {
-    if mode(svc) == ChargingMode::None || !svc.config.charging.charge_mm4_incoming {
+    if !svc.config.charging.charge_mm4_incoming {
+        return Ok(None);
+    }
+    charge_message_acceptance(svc, msg, None, false).await
+}
+
+/// Acceptance charging for a recorded message (MM7 submissions, and MM4 ones when
+/// enabled): the originator is charged once per recipient, with the VASP's service
+/// code when there is one. `Ok(Some(reason))`: the charging server refused and the
+/// caller rejects the message; unavailable charging is a transient handler error.
+pub async fn charge_message_acceptance(
+    svc: &Services,
+    msg: &crate::domain::MessageRecord,
+    service_code: Option<&str>,
+    charge_recipients: bool,
+) -> Result<Option<String>, HandlerError> {
+    if mode(svc) == ChargingMode::None {
         return Ok(None);
     }
     let Some(view) = svc.records().load(&msg.id).await? else {
@@ -569,7 +592,8 @@ pub async fn charge_mm4_acceptance(
         content_type: msg.content_type.as_deref(),
         submitted_at: msg.received_at,
         mms_message_id: msg.peer_message_id.as_deref(),
-        service_code: None,
+        service_code,
+        charge_recipients,
     };
     match charge_on_acceptance(svc, &sub).await {
         Ok(()) => Ok(None),

@@ -114,6 +114,7 @@ async fn accept(r: &Rig, id: &MessageId, to: &[Address]) -> Result<(), ChargeRej
             submitted_at: r.svc.clock.now(),
             mms_message_id: Some("mid@oper"),
             service_code: None,
+            charge_recipients: false,
         },
     )
     .await

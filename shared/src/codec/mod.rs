@@ -2,3 +2,4 @@
 pub mod diameter;
 pub mod mm1;
 pub mod mm4;
+pub mod mm7;

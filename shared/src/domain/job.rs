@@ -104,6 +104,16 @@ pub enum Job {
         message_id: MessageId,
         recipient: u32,
     },
+    /// POST the stored MM7 request at `object_key` (a `DeliveryReportReq` or
+    /// `ReadReplyReq` we built) to VASP `vasp`'s report URL.
+    Mm7Request {
+        vasp: String,
+        object_key: String,
+        /// The message it concerns, for its timeline.
+        message_id: Option<MessageId>,
+        /// The operation (`DeliveryReportReq`, `ReadReplyReq`).
+        operation: String,
+    },
     /// A recipient's state changed outside a PDU we parse (local retrieval, an
     /// operator's action); handled by `ingest` so reports and charging follow.
     RecipientEvent {
@@ -134,7 +144,7 @@ impl Job {
             Job::Ingest { .. } | Job::RecipientEvent { .. } => queues::INGEST,
             Job::Mm4Out { .. } => queues::MM4_OUT,
             Job::Mm1Notify { .. } => queues::MM1_NOTIFY,
-            Job::Mm7Out { .. } => queues::MM7_OUT,
+            Job::Mm7Out { .. } | Job::Mm7Request { .. } => queues::MM7_OUT,
         }
     }
     pub fn kind(&self) -> &'static str {
@@ -143,6 +153,7 @@ impl Job {
             Job::Mm4Out { .. } => "mm4-out",
             Job::Mm1Notify { .. } => "mm1-notify",
             Job::Mm7Out { .. } => "mm7-out",
+            Job::Mm7Request { .. } => "mm7-request",
             Job::RecipientEvent { .. } => "recipient-event",
         }
     }

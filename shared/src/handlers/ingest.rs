@@ -792,6 +792,19 @@ async fn read_reply_req(
                     )
                     .await?;
             }
+            if let Origin::Mm7 { vasp } = &msg.origin
+                && msg.read_report
+            {
+                super::mm7_out::read_reply_to_vasp(
+                    svc,
+                    vasp,
+                    msg,
+                    reporter.as_ref(),
+                    &read,
+                    req.status_text.as_deref(),
+                )
+                .await?;
+            }
             RequestStatus::OK
         }
         None => RequestStatus::ERROR_MESSAGE_NOT_FOUND,
@@ -953,13 +966,16 @@ pub async fn report_to_originator(
                 )
                 .await?;
         }
-        Origin::Mm1 { .. } | Origin::Mm7 { .. } => {
+        Origin::Mm7 { vasp } => {
+            super::mm7_out::report_to_vasp(svc, vasp, msg, r, &status, text).await?;
+        }
+        Origin::Mm1 { .. } => {
             records
                 .event(
                     msg,
                     "report-pending",
                     Some(r.address.redacted()),
-                    format!("{} (no MM1/MM7 report path in this build)", status.as_str()),
+                    format!("{} (no MM1 report path in this build)", status.as_str()),
                 )
                 .await?;
         }

@@ -8,6 +8,8 @@
 
 pub mod ingest;
 pub mod mm4_out;
+pub mod mm7_in;
+pub mod mm7_out;
 pub mod outbound;
 pub mod records;
 pub mod trace;
@@ -103,6 +105,13 @@ pub async fn handle(svc: &Services, job: &Job, receive_count: u32) -> Result<(),
             received_at,
             ..
         } => ingest::mm4(svc, object_key, peer, rcpt_to, *received_at).await,
+        Job::Ingest {
+            interface: Interface::Mm7,
+            object_key,
+            peer,
+            received_at,
+            ..
+        } => mm7_in::handle(svc, object_key, peer, *received_at).await,
         Job::Ingest { interface, .. } => Err(HandlerError::Permanent(format!(
             "no ingest handler for {interface:?} in this build"
         ))),
@@ -130,7 +139,28 @@ pub async fn handle(svc: &Services, job: &Job, receive_count: u32) -> Result<(),
             )
             .await
         }
-        Job::Mm1Notify { .. } | Job::Mm7Out { .. } => Err(HandlerError::Transient(format!(
+        Job::Mm7Out {
+            vasp,
+            message_id,
+            recipient,
+        } => mm7_out::deliver(svc, vasp, message_id, *recipient, receive_count).await,
+        Job::Mm7Request {
+            vasp,
+            object_key,
+            message_id,
+            operation,
+        } => {
+            mm7_out::request(
+                svc,
+                vasp,
+                object_key,
+                message_id.as_ref(),
+                operation,
+                receive_count,
+            )
+            .await
+        }
+        Job::Mm1Notify { .. } => Err(HandlerError::Transient(format!(
             "{} jobs are kept until that interface is enabled",
             job.kind()
         ))),

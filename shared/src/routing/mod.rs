@@ -178,7 +178,13 @@ impl Router {
                 }
             }
             Address::Email { address } => {
-                let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+                let (local, domain) = address.rsplit_once('@').unwrap_or((address, ""));
+                // `12345@<our domain>`: a VASP short code as MM4 peers address it.
+                if domain.eq_ignore_ascii_case(&self.our_domain)
+                    && let Some(vasp) = self.short_codes.get(local)
+                {
+                    return Route::Vasp(vasp.clone());
+                }
                 match self.partner_for_domain(domain) {
                     Some(p) => Route::Partner(p.to_string()),
                     None => Route::Unroutable(format!("no e-mail route to domain {domain}")),
@@ -337,9 +343,18 @@ mod tests {
         c.vasps.push(crate::config::VaspConfig {
             id: "news".into(),
             short_codes: vec!["12345".into()],
+            ..Default::default()
         });
         let r = Router::new(&c);
         assert_eq!(r.static_route(&phone("12345")), Route::Vasp("news".into()));
+        assert_eq!(
+            r.static_route(&phone("12345@MMS.example.net")),
+            Route::Vasp("news".into())
+        );
+        assert!(matches!(
+            r.static_route(&phone("54321@mms.example.net")),
+            Route::Unroutable(_)
+        ));
     }
 
     #[tokio::test]
