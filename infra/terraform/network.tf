@@ -4,13 +4,32 @@
 # Elastic IP is a fixed egress address partner MMSCs and VASPs can allow.
 # ---------------------------------------------------------------------------
 
+locals {
+  # Pinned zone names: a zone AWS adds later never moves a subnet.
+  wanted_azs = length(var.availability_zones) > 0 ? var.availability_zones : [
+    for suffix in slice(["a", "b", "c"], 0, var.az_count) : "${local.region}${suffix}"
+  ]
+}
+
 data "aws_availability_zones" "available" {
   count = var.create_network ? 1 : 0
   state = "available"
+
+  filter {
+    name   = "zone-name"
+    values = local.wanted_azs
+  }
+
+  lifecycle {
+    postcondition {
+      condition     = length(self.names) == length(local.wanted_azs)
+      error_message = "Not every zone in ${join(", ", local.wanted_azs)} is available in this account: set availability_zones."
+    }
+  }
 }
 
 locals {
-  azs = var.create_network ? slice(data.aws_availability_zones.available[0].names, 0, var.az_count) : []
+  azs = var.create_network ? sort(data.aws_availability_zones.available[0].names) : []
 }
 
 resource "aws_vpc" "this" {

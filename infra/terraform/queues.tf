@@ -18,7 +18,15 @@ resource "aws_sqs_queue" "dlq" {
   message_retention_seconds         = 1209600
   kms_master_key_id                 = local.kms_key_arn
   kms_data_key_reuse_period_seconds = 3600
-  tags                              = merge(local.tags, { "mmsc:queue" = "${each.key}-dlq" })
+
+  # Only its own work queue may dead-letter here (the ARN is spelled out: the work
+  # queue refers to this one, so it cannot be referenced back).
+  redrive_allow_policy = var.restrict_dlq_sources ? jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = ["arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name}-${each.key}"]
+  }) : null
+
+  tags = merge(local.tags, { "mmsc:queue" = "${each.key}-dlq" })
 }
 
 resource "aws_sqs_queue" "work" {
@@ -38,14 +46,4 @@ resource "aws_sqs_queue" "work" {
   })
 
   tags = merge(local.tags, { "mmsc:queue" = each.key })
-}
-
-resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
-  for_each = toset(local.queue_names)
-
-  queue_url = aws_sqs_queue.dlq[each.key].id
-  redrive_allow_policy = jsonencode({
-    redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.work[each.key].arn]
-  })
 }

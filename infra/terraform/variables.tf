@@ -70,13 +70,24 @@ variable "vpc_cidr" {
 }
 
 variable "az_count" {
-  description = "Number of availability zones. Each gets a public subnet, a private subnet and a NAT gateway with its own Elastic IP (the fixed egress addresses partners allow)."
+  description = "Number of availability zones when availability_zones is empty. Each gets a public subnet, a private subnet and a NAT gateway with its own Elastic IP (the fixed egress addresses partners allow)."
   type        = number
   default     = 2
 
   validation {
     condition     = var.az_count >= 2 && var.az_count <= 3
     error_message = "az_count must be 2 or 3."
+  }
+}
+
+variable "availability_zones" {
+  description = "Zone names to use (e.g. [\"eu-west-1a\", \"eu-west-1b\"]). Empty: the region's zones a, b (and c when az_count is 3)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.availability_zones) == 0 || (length(var.availability_zones) >= 2 && length(var.availability_zones) <= 3)
+    error_message = "availability_zones must be empty or list 2 or 3 zone names."
   }
 }
 
@@ -160,6 +171,12 @@ variable "max_receive_count" {
     condition     = var.max_receive_count >= 1 && var.max_receive_count <= 1000
     error_message = "max_receive_count must be between 1 and 1000."
   }
+}
+
+variable "restrict_dlq_sources" {
+  description = "Set a redrive allow policy on each dead-letter queue so only its own work queue can dead-letter into it. The moto server does not report this attribute back (Terraform then waits forever): set false there."
+  type        = bool
+  default     = true
 }
 
 variable "message_retention_seconds" {
