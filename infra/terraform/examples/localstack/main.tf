@@ -53,7 +53,6 @@ module "mmsc" {
 
   bucket_force_destroy      = true
   table_deletion_protection = false
-  log_retention_days        = 7
 }
 
 output "env_exports" {

