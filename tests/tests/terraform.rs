@@ -321,3 +321,67 @@ fn hadolint_check_rejects_a_bad_dockerfile() {
         "DL3",
     );
 }
+
+/// Where `terraform init` finds the AWS provider offline (it cannot download it here).
+fn plugin_dir() -> PathBuf {
+    let dir = std::env::var("MMSC_TF_PLUGIN_DIR").unwrap_or_else(|_| "/opt/tf-plugins".into());
+    let p = PathBuf::from(dir);
+    assert!(
+        p.join("registry.terraform.io/hashicorp/aws").exists(),
+        "no Terraform AWS provider under {}: set MMSC_TF_PLUGIN_DIR to a provider mirror \
+         (registry.terraform.io/hashicorp/aws/5.x/<platform>/)",
+        p.display()
+    );
+    p
+}
+
+/// A moto server on a free loopback port, killed on drop.
+struct Moto(std::process::Child, String);
+
+impl Moto {
+    fn start() -> Moto {
+        assert!(
+            Command::new("sh")
+                .args(["-c", "command -v moto_server"])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .unwrap()
+                .success(),
+            "moto_server is missing: run tests/setup-peers.sh (pip install 'moto[server]')"
+        );
+        let port = common::free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr = format!("127.0.0.1:{port}");
+        common::wait_until("moto server", std::time::Duration::from_secs(30), || {
+            std::net::TcpStream::connect(&addr).ok()
+        });
+        Moto(child, format!("http://{addr}"))
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn localstack_example_applies_on_a_moto_server() {
+    let plugins = plugin_dir();
+    let moto = Moto::start();
+    let out = assert_passes(&[
+        "moto",
+        path_str(&module_dir()),
+        "--endpoint",
+        &moto.1,
+        "--plugin-dir",
+        path_str(&plugins),
+    ]);
+    assert!(out.contains("5 queues with DLQs"), "{out}");
+}
