@@ -12,6 +12,8 @@
   moto DIR --endpoint URL --plugin-dir D
                                 apply examples/localstack on a moto server and check what it
                                 built through the AWS APIs (the server is thrown away after)
+  plan-complete DIR --endpoint URL --plugin-dir D --functions-dir F --fallback a,b
+                                terraform plan of examples/complete (moto answers the reads)
 
 Exit status 0 when the check passes, 1 with the reasons on stderr otherwise, 2 when a
 tool is missing.
@@ -380,6 +382,90 @@ def cmd_moto(args):
     print(f"moto: examples/localstack applied; {len(queues)} queues with DLQs, bucket {bucket}, table {table} checked")
 
 
+PLAN_OVERRIDE = """
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = true
+  endpoints {
+    ec2 = "%(endpoint)s"
+    sts = "%(endpoint)s"
+  }
+}
+"""
+
+
+def cmd_plan_complete(args):
+    """terraform plan of examples/complete (every part of the module: network, fronts,
+    functions) with the provider's only API reads (STS identity, EC2 zones) answered by a
+    moto server, and pre-built zips stood in by small ones."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    provider = glob.glob(os.path.join(args.plugin_dir, "registry.terraform.io", "hashicorp", "aws", "5.*", "*", "terraform-provider-aws_*"))
+    if not provider:
+        missing(f"the Terraform AWS provider 5.x under {args.plugin_dir} (terraform init cannot download it offline)")
+    fns = functions_list(args.functions_dir, [f for f in args.fallback.split(",") if f])
+    with tempfile.TemporaryDirectory() as tmp:
+        mod = os.path.join(tmp, "module")
+        shutil.copytree(args.dir, mod, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"))
+        ex = os.path.join(mod, "examples", "complete")
+        zips = os.path.join(tmp, "lambda")
+        for fn in fns:
+            os.makedirs(os.path.join(zips, fn))
+            with zipfile.ZipFile(os.path.join(zips, fn, "bootstrap.zip"), "w") as z:
+                z.writestr("bootstrap", "#!/bin/sh\n")
+        config = os.path.join(tmp, "mmsc.toml")
+        with open(config, "w") as f:
+            f.write("[mmsc]\ndomain = \"mms.example.net\"\n")
+        with open(os.path.join(ex, "moto_override.tf"), "w") as f:
+            f.write(PLAN_OVERRIDE % {"endpoint": args.endpoint})
+        shutil.copy(os.path.join(ex, "terraform.tfvars.example"), os.path.join(ex, "terraform.tfvars"))
+        p = tf(ex, "init", "-input=false", "-no-color", "-backend=false", f"-plugin-dir={args.plugin_dir}")
+        if p.returncode != 0:
+            fail([f"terraform init failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"])
+        p = tf(ex, "plan", "-input=false", "-no-color", "-out=plan.bin", f"-var=lambda_artifacts_dir={zips}", f"-var=config_file={config}")
+        if p.returncode != 0:
+            fail([f"terraform plan failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"])
+        p = tf(ex, "show", "-json", "plan.bin")
+        if p.returncode != 0:
+            fail([f"terraform show failed: {p.stderr[-2000:]}"])
+        plan = json.loads(p.stdout)
+    changes = [c for c in plan["resource_changes"] if c["change"]["actions"] == ["create"]]
+    by_type = {}
+    for c in changes:
+        by_type.setdefault(c["type"], []).append(c)
+    errors = []
+    lambdas = {c["index"]: c["change"]["after"] for c in by_type.get("aws_lambda_function", [])}
+    for fn in fns:
+        after = lambdas.get(fn)
+        if not after:
+            errors.append(f"plan creates no Lambda for {fn}")
+            continue
+        if after.get("architectures") != ["arm64"] or after.get("runtime") != "provided.al2023":
+            errors.append(f"Lambda {fn}: {after.get('architectures')} {after.get('runtime')}")
+        if not after.get("vpc_config"):
+            errors.append(f"Lambda {fn}: not in the VPC (no fixed egress)")
+    esm = {c["index"] for c in by_type.get("aws_lambda_event_source_mapping", [])}
+    errors += [f"plan creates no event source mapping for {fn}" for fn in fns if fn not in esm]
+    services = {c["index"] for c in by_type.get("aws_ecs_service", [])}
+    errors += [f"plan creates no ECS service {s}" for s in ("smtp-front", "http-front", "diameter-sidecar") if s not in services]
+    tg = [c["change"]["after"] for c in by_type.get("aws_lb_target_group", []) if c["change"]["after"].get("protocol") == "TCP"]
+    if not tg or tg[0].get("preserve_client_ip") != "true":
+        errors.append(f"SMTP target group does not preserve client IPs: {tg}")
+    listeners = sorted(c["change"]["after"]["port"] for c in by_type.get("aws_lb_listener", []))
+    if listeners != [25, 443, 587]:
+        errors.append(f"listeners {listeners}, want 25, 443, 587")
+    if len(by_type.get("aws_nat_gateway", [])) < 2 or len(by_type.get("aws_eip", [])) < 2:
+        errors.append("no NAT gateways with Elastic IPs")
+    fail(errors)
+    print(f"plan: examples/complete plans {len(changes)} resources; {len(fns)} functions, 3 services, NLB 25/587, ALB 443, NAT egress")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -399,9 +485,15 @@ def main():
     a.add_argument("dir")
     a.add_argument("--endpoint", required=True)
     a.add_argument("--plugin-dir", required=True)
+    a = sub.add_parser("plan-complete")
+    a.add_argument("dir")
+    a.add_argument("--endpoint", required=True)
+    a.add_argument("--plugin-dir", required=True)
+    a.add_argument("--functions-dir", required=True)
+    a.add_argument("--fallback", default="")
     args = ap.parse_args()
     {"fmt": cmd_fmt, "hcl": cmd_hcl, "checkov": cmd_checkov, "hadolint": cmd_hadolint,
-     "moto": cmd_moto}[args.cmd](args)
+     "moto": cmd_moto, "plan-complete": cmd_plan_complete}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -385,3 +385,26 @@ fn localstack_example_applies_on_a_moto_server() {
     ]);
     assert!(out.contains("5 queues with DLQs"), "{out}");
 }
+
+#[test]
+fn complete_example_plans_every_part_of_the_module() {
+    let plugins = plugin_dir();
+    let moto = Moto::start();
+    let functions = common::repo_root().join("functions");
+    let out = assert_passes(&[
+        "plan-complete",
+        path_str(&module_dir()),
+        "--endpoint",
+        &moto.1,
+        "--plugin-dir",
+        path_str(&plugins),
+        "--functions-dir",
+        path_str(&functions),
+        "--fallback",
+        &FUNCTIONS_FALLBACK.join(","),
+    ]);
+    assert!(
+        out.contains("3 services, NLB 25/587, ALB 443, NAT egress"),
+        "{out}"
+    );
+}
