@@ -47,24 +47,35 @@ resource "aws_s3_bucket_versioning" "content" {
 resource "aws_s3_bucket_lifecycle_configuration" "content" {
   bucket = aws_s3_bucket.content.id
 
+  # Content expires; the configuration (under config/) does not.
+  dynamic "rule" {
+    for_each = toset(var.content_prefixes)
+    content {
+      id     = "expire-${trimsuffix(rule.value, "/")}"
+      status = "Enabled"
+      filter {
+        prefix = rule.value
+      }
+      expiration {
+        days = var.content_expiration_days
+      }
+      noncurrent_version_expiration {
+        noncurrent_days = var.noncurrent_version_expiration_days
+      }
+    }
+  }
+
   rule {
-    id     = "expire-content"
+    id     = "abort-incomplete-uploads"
     status = "Enabled"
     filter {
       prefix = ""
-    }
-    expiration {
-      days = var.content_expiration_days
-    }
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expiration_days
     }
     abort_incomplete_multipart_upload {
       days_after_initiation = 1
     }
   }
 
-  # The configuration must outlive the content rule.
   rule {
     id     = "keep-config"
     status = "Enabled"

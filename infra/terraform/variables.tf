@@ -112,6 +112,17 @@ variable "content_expiration_days" {
   }
 }
 
+variable "content_prefixes" {
+  description = "Key prefixes of the objects the MMSC writes (raw PDUs under in/, built PDUs under out/); the lifecycle expires objects under them after content_expiration_days. Keys elsewhere (the config under config/) never expire."
+  type        = list(string)
+  default     = ["in/", "out/"]
+
+  validation {
+    condition     = length(var.content_prefixes) > 0 && alltrue([for p in var.content_prefixes : endswith(p, "/") && !startswith(p, "config/")])
+    error_message = "content_prefixes must be non-empty prefixes ending in '/', none of them config/."
+  }
+}
+
 variable "bucket_versioning" {
   description = "Enable S3 versioning on the content bucket (noncurrent versions expire after noncurrent_version_expiration_days)."
   type        = bool

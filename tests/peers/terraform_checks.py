@@ -359,8 +359,12 @@ def cmd_moto(args):
         if enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] != "aws:kms":
             errors.append(f"bucket {bucket}: not SSE-KMS: {enc}")
         rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-        if not any(r.get("Expiration", {}).get("Days") for r in rules):
-            errors.append(f"bucket {bucket}: no lifecycle expiry: {rules}")
+        expiring = [r for r in rules if r.get("Status") == "Enabled" and r.get("Expiration", {}).get("Days")]
+        prefixes = [r.get("Filter", {}).get("Prefix", r.get("Prefix", "")) for r in expiring]
+        if not {"in/", "out/"} <= set(prefixes):
+            errors.append(f"bucket {bucket}: content under in/ and out/ does not expire: {rules}")
+        if any("config/mmsc.toml".startswith(p) for p in prefixes):
+            errors.append(f"bucket {bucket}: a lifecycle rule would expire the configuration: {rules}")
         pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
         if not all(pab.values()):
             errors.append(f"bucket {bucket}: public access not fully blocked: {pab}")
