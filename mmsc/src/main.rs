@@ -231,12 +231,21 @@ async fn serve(
         )
         .context("setting up the SMTP front")?,
     );
-    let http = Arc::new(http_front::HttpFront::new(
-        &cfg,
-        backend.state.clone(),
-        backend.queue.clone(),
-        clock.clone(),
-    ));
+    let http = Arc::new(
+        http_front::HttpFront::new(
+            &cfg,
+            backend.state.clone(),
+            backend.queue.clone(),
+            clock.clone(),
+        )
+        .with_mm1(http_front::mm1::Mm1Front::new(
+            cfg.clone(),
+            backend.objects.clone(),
+            backend.state.clone(),
+            backend.queue.clone(),
+            clock.clone(),
+        )),
+    );
     info!(smtp = %smtp_listener.local_addr()?, http = %http_listener.local_addr()?, "listening");
 
     let mut tasks = tokio::task::JoinSet::new();
@@ -257,8 +266,8 @@ async fn serve(
         });
     }
     let settings = WorkerSettings::from_config(&cfg);
-    // mm1-notify and mm7-out jobs wait in their queues until those interfaces exist.
-    for q in [queues::INGEST, queues::MM4_OUT] {
+    // mm7-out jobs wait in their queue until that interface exists.
+    for q in [queues::INGEST, queues::MM4_OUT, queues::MM1_NOTIFY] {
         tasks.spawn(worker::run(
             q,
             svc.clone(),
@@ -267,7 +276,7 @@ async fn serve(
         ));
     }
     info!(
-        queues = "ingest, mm4-out",
+        queues = "ingest, mm4-out, mm1-notify",
         workers = settings.concurrency,
         "workers running"
     );

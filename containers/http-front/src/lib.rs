@@ -5,6 +5,8 @@
 //!
 //! Like every front it never routes or charges: it reads state, or stores and queues.
 
+pub mod mm1;
+
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
@@ -28,6 +30,7 @@ pub struct HttpFront {
     clock: Arc<dyn Clock>,
     retention: Duration,
     admin_networks: Vec<IpNet>,
+    mm1: Option<Arc<mm1::Mm1Front>>,
 }
 
 impl HttpFront {
@@ -43,10 +46,18 @@ impl HttpFront {
             clock,
             retention: Duration::from_secs(config.mmsc.retention_secs),
             admin_networks: config.http.admin_networks.clone(),
+            mm1: None,
         }
     }
 
+    /// Serves MM1 (`/mm1`) too.
+    pub fn with_mm1(mut self, front: mm1::Mm1Front) -> Self {
+        self.mm1 = Some(Arc::new(front));
+        self
+    }
+
     pub fn router(self: Arc<Self>) -> axum::Router {
+        let mm1 = self.mm1.clone().map(mm1::router).unwrap_or_default();
         axum::Router::new()
             .route("/health", get(health))
             .route("/admin/v1/messages/{id}", get(get_message))
@@ -55,6 +66,7 @@ impl HttpFront {
                 post(set_recipient_state),
             )
             .with_state(self)
+            .merge(mm1)
     }
 
     /// Serves until `shutdown` becomes true; in-flight requests are finished.

@@ -261,8 +261,9 @@ async fn forward_req(
 }
 
 /// Routes every recipient still `accepted`, groups transit recipients per partner and
-/// queues one `MM4_forward.REQ` per partner.
-async fn route_recipients(
+/// queues one `MM4_forward.REQ` per partner. `from_partner` is empty for messages
+/// from our own subscribers (MM1).
+pub(crate) async fn route_recipients(
     svc: &Services,
     msg: &MessageRecord,
     req: &ForwardReq,
@@ -283,14 +284,27 @@ async fn route_recipients(
     {
         let route = svc
             .router
-            .route(&msg.from, &r.address, Some(from_partner))
+            .route(
+                &msg.from,
+                &r.address,
+                Some(from_partner).filter(|p| !p.is_empty()),
+            )
             .await?;
         let (state, direction, reason) = match route {
-            Route::Local => (
-                RecipientState::Routed,
-                Some(Direction::Local),
-                "local subscriber; awaiting MM1 retrieval".to_string(),
-            ),
+            Route::Local => {
+                let job = crate::domain::Job::Mm1Notify {
+                    message_id: msg.id.clone(),
+                    recipient: r.index,
+                };
+                svc.queue
+                    .send(job.queue(), &job.to_bytes(), Duration::ZERO)
+                    .await?;
+                (
+                    RecipientState::Routed,
+                    Some(Direction::Local),
+                    "local subscriber; awaiting MM1 retrieval".to_string(),
+                )
+            }
             Route::Partner(p) if p == from_partner => (
                 RecipientState::Rejected,
                 None,
@@ -906,13 +920,19 @@ pub async fn report_to_originator(
                 )
                 .await?;
         }
-        Origin::Mm1 { .. } | Origin::Mm7 { .. } => {
+        Origin::Mm1 { .. } => {
+            super::mm1::notify::delivery_report(svc, msg, r, &status, text).await?;
+        }
+        Origin::Mm7 { .. } => {
             records
                 .event(
                     msg,
                     "report-pending",
                     Some(r.address.redacted()),
-                    format!("{} (no MM1/MM7 report path in this build)", status.as_str()),
+                    format!(
+                        "{} (MM7 reports are sent by the MM7 interface)",
+                        status.as_str()
+                    ),
                 )
                 .await?;
         }
@@ -953,7 +973,12 @@ pub async fn recipient_event(
         return Ok(());
     }
     let status = match state {
-        RecipientState::Retrieved | RecipientState::Delivered => Some(MmStatus::RETRIEVED),
+        // One report per recipient: none again when a retrieved message is acknowledged.
+        RecipientState::Retrieved | RecipientState::Delivered
+            if current.state != RecipientState::Retrieved =>
+        {
+            Some(MmStatus::RETRIEVED)
+        }
         RecipientState::Rejected => Some(MmStatus::REJECTED),
         RecipientState::Expired => Some(MmStatus::EXPIRED),
         RecipientState::Failed => Some(MmStatus::UNRECOGNISED),
