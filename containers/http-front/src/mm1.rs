@@ -121,27 +121,58 @@ fn plain(status: StatusCode, text: &str) -> Response {
         .into_response()
 }
 
-/// Message type and Transaction-Id read from the start of a PDU that may not
-/// decode as a whole.
-fn peek(body: &[u8]) -> (Option<MessageType>, String) {
+/// What the start of a PDU that may not decode as a whole says: message type,
+/// Transaction-Id and MMS version.
+#[derive(Debug, Clone, Default)]
+struct Peek {
+    mtype: Option<MessageType>,
+    txid: String,
+    version: Option<MmsVersion>,
+}
+
+fn peek(body: &[u8]) -> Peek {
     let mut r = Reader::new(body);
-    let mut mtype = None;
-    let mut txid = String::new();
+    let mut p = Peek::default();
     for i in 0..8 {
         let Ok(h) = Header::read(&mut r) else { break };
         match (h.field(), h.value) {
             (Some(FieldName::MESSAGE_TYPE), Value::Token(t)) if i == 0 => {
-                mtype = Some(MessageType(t))
+                p.mtype = Some(MessageType(t))
             }
-            (Some(FieldName::TRANSACTION_ID), Value::Text(t)) => {
-                txid = t;
+            (Some(FieldName::TRANSACTION_ID), Value::Text(t)) => p.txid = t,
+            (Some(FieldName::MMS_VERSION), Value::Token(t)) => {
+                p.version = Some(MmsVersion(t & 0x7F));
                 break;
             }
             _ if i == 0 => break,
             _ => {}
         }
     }
-    (mtype, txid)
+    p
+}
+
+/// MMS 1.0 knows only the 0x8X error codes; 1.1 and later clients get the
+/// transient/permanent ones. Without a readable version, the 1.0 code (which
+/// every client understands).
+fn for_version(status: ResponseStatus, version: Option<MmsVersion>) -> ResponseStatus {
+    if version.is_some_and(|v| v > MmsVersion::V1_0) {
+        return status;
+    }
+    match status {
+        ResponseStatus::PERMANENT_SERVICE_DENIED => ResponseStatus::ERROR_SERVICE_DENIED,
+        ResponseStatus::PERMANENT_MESSAGE_FORMAT_CORRUPT => {
+            ResponseStatus::ERROR_MESSAGE_FORMAT_CORRUPT
+        }
+        ResponseStatus::PERMANENT_SENDING_ADDRESS_UNRESOLVED => {
+            ResponseStatus::ERROR_SENDING_ADDRESS_UNRESOLVED
+        }
+        ResponseStatus::PERMANENT_MESSAGE_NOT_FOUND => ResponseStatus::ERROR_MESSAGE_NOT_FOUND,
+        ResponseStatus::PERMANENT_CONTENT_NOT_ACCEPTED => {
+            ResponseStatus::ERROR_CONTENT_NOT_ACCEPTED
+        }
+        ResponseStatus::TRANSIENT_FAILURE => ResponseStatus::ERROR_NETWORK_PROBLEM,
+        other => other,
+    }
 }
 
 /// The answer a request of type `mtype` gets, if its type has one.
@@ -173,14 +204,10 @@ fn conf(
 }
 
 /// An error answer: the conf PDU when the request type has one, else text.
-fn refuse(
-    http: StatusCode,
-    mtype: Option<MessageType>,
-    txid: &str,
-    status: ResponseStatus,
-    why: &str,
-) -> Response {
-    match conf(mtype, txid, MmsVersion::V1_2, status, Some(why), None) {
+fn refuse(http: StatusCode, p: &Peek, status: ResponseStatus, why: &str) -> Response {
+    let version = p.version.unwrap_or(MmsVersion::V1_0).min(MmsVersion::V1_3);
+    let status = for_version(status, p.version);
+    match conf(p.mtype, &p.txid, version, status, Some(why), None) {
         Some(pdu) => mms(http, pdu),
         None => plain(http, why),
     }
@@ -229,20 +256,19 @@ async fn post_mm1(
         Ok(b) => (b, false),
         Err(prefix) => (prefix, true),
     };
-    let (mtype, txid) = peek(&bytes);
+    let p = peek(&bytes);
     let span = info_span!(
         "mm1",
         peer = %peer.ip(),
-        pdu = mtype.map(|t| t.to_string()).unwrap_or_default(),
-        transaction_id = %txid
+        pdu = p.mtype.map(|t| t.to_string()).unwrap_or_default(),
+        transaction_id = %p.txid
     );
     async move {
         if !front.trusted(peer.ip()) {
             warn!("MM1 request from an address outside mm1.trusted_networks refused");
             return refuse(
                 StatusCode::FORBIDDEN,
-                mtype,
-                &txid,
+                &p,
                 ResponseStatus::PERMANENT_SERVICE_DENIED,
                 "not a trusted gateway",
             );
@@ -253,8 +279,7 @@ async fn post_mm1(
                 warn!(value = %v, "MSISDN header is not a phone number");
                 return refuse(
                     StatusCode::FORBIDDEN,
-                    mtype,
-                    &txid,
+                    &p,
                     ResponseStatus::PERMANENT_SENDING_ADDRESS_UNRESOLVED,
                     "subscriber number not recognised",
                 );
@@ -262,8 +287,7 @@ async fn post_mm1(
             None => {
                 return refuse(
                     StatusCode::FORBIDDEN,
-                    mtype,
-                    &txid,
+                    &p,
                     ResponseStatus::PERMANENT_SENDING_ADDRESS_UNRESOLVED,
                     "the gateway did not identify the subscriber",
                 );
@@ -272,8 +296,7 @@ async fn post_mm1(
         if too_large {
             return refuse(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                mtype,
-                &txid,
+                &p,
                 ResponseStatus::PERMANENT_CONTENT_NOT_ACCEPTED,
                 &format!(
                     "message size exceeded: the limit is {} octets",
@@ -287,14 +310,13 @@ async fn post_mm1(
                 info!(error = %e, "corrupt MM1 PDU refused");
                 return refuse(
                     StatusCode::BAD_REQUEST,
-                    mtype,
-                    &txid,
+                    &p,
                     ResponseStatus::PERMANENT_MESSAGE_FORMAT_CORRUPT,
                     &format!("message format corrupt: {e}"),
                 );
             }
         };
-        handle_pdu(&front, peer, from, bytes, pdu).await
+        handle_pdu(&front, peer, from, bytes, pdu, &p).await
     }
     .instrument(span)
     .await
@@ -306,9 +328,8 @@ async fn handle_pdu(
     from: Address,
     bytes: Vec<u8>,
     pdu: Pdu,
+    p: &Peek,
 ) -> Response {
-    let mtype = Some(pdu.message_type());
-    let txid = pdu.transaction_id().unwrap_or_default().to_string();
     match pdu {
         Pdu::SendReq(req) => {
             let cc = front.config.mmsc.country_code.as_deref();
@@ -321,13 +342,12 @@ async fn handle_pdu(
             if !any_recipient {
                 return refuse(
                     StatusCode::BAD_REQUEST,
-                    mtype,
-                    &txid,
+                    &p,
                     ResponseStatus::PERMANENT_MESSAGE_FORMAT_CORRUPT,
                     "no usable recipient address",
                 );
             }
-            accept(front, peer, &from, bytes, mtype, &txid, req.mms_version).await
+            accept(front, peer, &from, bytes, p, req.mms_version).await
         }
         Pdu::ForwardReq(req) => {
             match owned_delivery(
@@ -341,29 +361,27 @@ async fn handle_pdu(
                 Ok(None) => {
                     return refuse(
                         StatusCode::NOT_FOUND,
-                        mtype,
-                        &txid,
+                        p,
                         ResponseStatus::PERMANENT_MESSAGE_NOT_FOUND,
                         "no such message to forward",
                     );
                 }
-                Err(e) => return transient(mtype, &txid, &e),
+                Err(e) => return transient(p, &e),
             }
             if req.to.is_empty() && req.cc.is_empty() && req.bcc.is_empty() {
                 return refuse(
                     StatusCode::BAD_REQUEST,
-                    mtype,
-                    &txid,
+                    &p,
                     ResponseStatus::PERMANENT_MESSAGE_FORMAT_CORRUPT,
                     "no recipient",
                 );
             }
-            accept(front, peer, &from, bytes, mtype, &txid, req.mms_version).await
+            accept(front, peer, &from, bytes, p, req.mms_version).await
         }
         Pdu::ReadRecInd(_) => {
             match store_and_queue(front, peer, &from, bytes, &MessageId::generate()).await {
                 Ok(()) => StatusCode::NO_CONTENT.into_response(),
-                Err(e) => transient(None, "", &e),
+                Err(e) => transient(p, &e),
             }
         }
         Pdu::NotifyRespInd(ind) => {
@@ -397,12 +415,11 @@ async fn handle_pdu(
     }
 }
 
-fn transient(mtype: Option<MessageType>, txid: &str, why: &str) -> Response {
+fn transient(p: &Peek, why: &str) -> Response {
     warn!(error = %why, "MM1 request not taken: temporary failure");
     refuse(
         StatusCode::SERVICE_UNAVAILABLE,
-        mtype,
-        txid,
+        p,
         ResponseStatus::TRANSIENT_FAILURE,
         "temporary failure, try again",
     )
@@ -457,8 +474,7 @@ async fn accept(
     peer: SocketAddr,
     from: &Address,
     bytes: Vec<u8>,
-    mtype: Option<MessageType>,
-    txid: &str,
+    p: &Peek,
     version: MmsVersion,
 ) -> Response {
     let id = MessageId::generate();
@@ -468,8 +484,8 @@ async fn accept(
             info!(message_id = %id, size, "MM1 submission accepted");
             let version = version.min(MmsVersion::V1_3);
             match conf(
-                mtype,
-                txid,
+                p.mtype,
+                &p.txid,
                 version,
                 ResponseStatus::OK,
                 None,
@@ -479,7 +495,7 @@ async fn accept(
                 None => StatusCode::NO_CONTENT.into_response(),
             }
         }
-        Err(e) => transient(mtype, txid, &e),
+        Err(e) => transient(p, &e),
     }
 }
 
