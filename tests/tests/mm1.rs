@@ -4,6 +4,8 @@
 //! PDU the MMSC produces is checked by python-messaging's decoder and by tshark's
 //! MMSE dissector.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -342,7 +342,7 @@ async fn handle_pdu(
             if !any_recipient {
                 return refuse(
                     StatusCode::BAD_REQUEST,
-                    &p,
+                    p,
                     ResponseStatus::PERMANENT_MESSAGE_FORMAT_CORRUPT,
                     "no usable recipient address",
                 );
@@ -371,7 +371,7 @@ async fn handle_pdu(
             if req.to.is_empty() && req.cc.is_empty() && req.bcc.is_empty() {
                 return refuse(
                     StatusCode::BAD_REQUEST,
-                    &p,
+                    p,
                     ResponseStatus::PERMANENT_MESSAGE_FORMAT_CORRUPT,
                     "no recipient",
                 );

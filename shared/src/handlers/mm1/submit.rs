@@ -202,7 +202,7 @@ async fn record(svc: &Services, n: NewMessage<'_>) -> Result<MessageRecord, Hand
 
 fn mm4_address(a: &MmsAddress, cc: Option<&str>) -> Mm4Address {
     match a.to_address(cc) {
-        Ok(ad) => Mm4Address::parse(&ad.to_mm4("").trim_end_matches('@').to_string()),
+        Ok(ad) => Mm4Address::parse(ad.to_mm4("").trim_end_matches('@')),
         Err(_) => Mm4Address::parse(&a.as_text()),
     }
 }
