@@ -172,3 +172,6 @@ mod tests {
         assert_eq!(token_from_location("http://x/other"), None);
     }
 }
+
+#[cfg(test)]
+mod handler_tests;
