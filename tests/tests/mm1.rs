@@ -85,7 +85,7 @@ impl Ppg {
 
     /// Waits for a push to `msisdn` of X-Mms-Message-Type `mtype` (0x82
     /// notification, 0x86 delivery, 0x88 read-orig).
-    fn wait_for(&self, msisdn: &str, mtype: u8) -> Value {
+    fn wait_for(&self, mmsc: &Mmsc, msisdn: &str, mtype: u8) -> Value {
         let address = format!("WAPPUSH=+{msisdn}/TYPE=PLMN@");
         let start = std::time::Instant::now();
         loop {
@@ -100,8 +100,9 @@ impl Ppg {
             }
             if start.elapsed() > WAIT {
                 panic!(
-                    "no push of type {mtype:#x} to {msisdn} in {WAIT:?}; pushes: {:?}",
-                    self.pushes()
+                    "no push of type {mtype:#x} to {msisdn} in {WAIT:?}; pushes: {:?}\nmmsc log:\n{}",
+                    self.pushes(),
+                    mmsc.log_text()
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -383,7 +384,7 @@ fn mo_to_mt_loop_with_delivery_and_read_reports() {
     let message_id = conf.message_id.expect("a Message-ID");
 
     // The PPG receives the notification for Bob.
-    let push = ppg.wait_for(BOB, 0x82);
+    let push = ppg.wait_for(&mmsc, BOB, 0x82);
     assert_eq!(push["application_id"], "x-wap-application:mms.ua");
     assert_eq!(push["content_type"], MMS_MESSAGE_CONTENT_TYPE);
     let pdu = unhex(push["pdu_hex"].as_str().unwrap());
@@ -413,6 +414,43 @@ fn mo_to_mt_loop_with_delivery_and_read_reports() {
     );
     assert_eq!(st, 404);
 
+    // Bob forwards it to Eve without downloading it (m-forward.req).
+    let fwd = MForwardReq::new(
+        "tx-fwd-1".into(),
+        MmsVersion::V1_2,
+        FromValue::InsertAddress,
+        location.clone(),
+    )
+    .with_to(MmsAddress::new("+447700900003/TYPE=PLMN"))
+    .to_bytes()
+    .unwrap();
+    assert_eq!(tshark_check(dir.path(), "forward-req", &fwd), 0x89);
+    let (st, body) = post_mm1(mmsc.http_port, Some(BOB), &fwd);
+    assert_eq!(st, 200, "{}", mmsc.log_text());
+    let t = tshark(dir.path(), "forward-conf", &body);
+    assert_eq!(number(&t["mmse.message_type"]), 0x8A);
+    assert_eq!(number(&t["mmse.response_status"]), 0x80);
+    assert_eq!(t["mmse.transaction_id"], "tx-fwd-1");
+    // Eve is notified of the forwarded message and fetches it, from Bob.
+    let push = ppg.wait_for(&mmsc, EVE, 0x82);
+    let eve_loc = push["mms"]["headers"]["Content-Location"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(push["mms"]["headers"]["From"], "+447700900002/TYPE=PLMN");
+    let eve_path = eve_loc.split_once(&format!(":{http_port}")).unwrap().1;
+    let (st, eve_msg) = http(mmsc.http_port, "GET", eve_path, &[("x-msisdn", EVE)], b"");
+    assert_eq!(st, 200);
+    let pm = pm_decode(&eve_msg);
+    assert_eq!(pm["parts"].as_array().unwrap().len(), 3, "{pm}");
+    // A forward of a message that is not yours is refused.
+    let (st, body) = post_mm1(mmsc.http_port, Some(ALICE), &fwd);
+    assert_eq!(st, 404);
+    assert_eq!(
+        number(&tshark(dir.path(), "forward-refused", &body)["mmse.response_status"]),
+        u64::from(ResponseStatus::PERMANENT_MESSAGE_NOT_FOUND.0)
+    );
+
     // Bob fetches it.
     let (st, retrieved) = http(mmsc.http_port, "GET", &path, &[("x-msisdn", BOB)], b"");
     assert_eq!(st, 200, "{}", mmsc.log_text());
@@ -441,7 +479,7 @@ fn mo_to_mt_loop_with_delivery_and_read_reports() {
     );
     let (st, _) = post_mm1(mmsc.http_port, Some(BOB), &ack);
     assert_eq!(st, 204, "{}", mmsc.log_text());
-    let dr = ppg.wait_for(ALICE, 0x86);
+    let dr = ppg.wait_for(&mmsc, ALICE, 0x86);
     let pdu = unhex(dr["pdu_hex"].as_str().unwrap());
     assert_eq!(tshark_check(dir.path(), "delivery-ind", &pdu), 0x86);
     assert_eq!(dr["mms"]["headers"]["Message-ID"], message_id.as_str());
@@ -464,7 +502,7 @@ fn mo_to_mt_loop_with_delivery_and_read_reports() {
     let (st, _) = post_mm1(mmsc.http_port, Some(BOB), &rr);
     assert_eq!(st, 204);
     // python-messaging knows MMS 1.0 only: tshark checks the 1.1 read report.
-    let ro = ppg.wait_for(ALICE, 0x88);
+    let ro = ppg.wait_for(&mmsc, ALICE, 0x88);
     let pdu = unhex(ro["pdu_hex"].as_str().unwrap());
     let t = tshark(dir.path(), "read-orig", &pdu);
     assert_eq!(number(&t["mmse.message_type"]), 0x88);
@@ -512,7 +550,7 @@ fn mm4_message_is_delivered_over_mm1_and_reported_to_the_partner() {
     );
     assert_eq!(code, 250, "{text}");
 
-    let push = ppg.wait_for("447778889999", 0x82);
+    let push = ppg.wait_for(&mmsc, "447778889999", 0x82);
     let pdu = unhex(push["pdu_hex"].as_str().unwrap());
     tshark_check(dir.path(), "mm4-notification", &pdu);
     let h = &push["mms"]["headers"];
@@ -742,7 +780,7 @@ fn refuses_bad_mm1_requests_with_defined_errors() {
     let (st, body) = post_mm1(mmsc.http_port, Some(ALICE), &good);
     assert_eq!(st, 200, "{}", mmsc.log_text());
     assert_eq!(response_status(d, "ok", &body), (0x80, "tx-err-ok".into()));
-    ppg.wait_for(BOB, 0x82);
+    ppg.wait_for(&mmsc, BOB, 0x82);
     // The refused requests left no messages behind.
     let notifications = ppg
         .pushes()

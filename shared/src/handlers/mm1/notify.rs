@@ -236,10 +236,25 @@ pub async fn notify(svc: &Services, id: &MessageId, index: u32) -> Result<(), Ha
     let Some((msg, _)) = records.message(id).await? else {
         return Err(HandlerError::Permanent(format!("no message {id}")));
     };
-    let Some(r) = records.recipient(id, index).await? else {
-        return Err(HandlerError::Permanent(format!(
-            "message {id} has no recipient #{index}"
-        )));
+    // `ingest` queues this job just before it records the route (so a crash in
+    // between cannot lose the notification): give it a moment to finish.
+    let mut waited = 0;
+    let r = loop {
+        let Some(r) = records.recipient(id, index).await? else {
+            return Err(HandlerError::Permanent(format!(
+                "message {id} has no recipient #{index}"
+            )));
+        };
+        if r.state != RecipientState::Accepted {
+            break r;
+        }
+        if waited >= 20 {
+            return Err(HandlerError::Transient(format!(
+                "recipient #{index} of {id} is not routed yet"
+            )));
+        }
+        waited += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     };
     if r.state.is_terminal() || r.state == RecipientState::Retrieved {
         return Ok(());
