@@ -4,7 +4,7 @@
 //! `WAPPUSH=<number>/TYPE=PLMN@<domain>` address) and whose second is the push
 //! content: the MMS PDU with `Content-Type: application/vnd.wap.mms-message` and
 //! `X-Wap-Application-Id: x-wap-application:mms.ua`. The PPG wraps it in a WSP push
-//! PDU (see [`crate::codec::mm1::push`]) and sends it over SMS.
+//! PDU (see [`crate::codec::mm1::push::PushPdu`]) and sends it over SMS.
 
 use crate::config::WapPushConfig;
 use base64::Engine;
