@@ -203,6 +203,7 @@ const TSHARK_FIELDS: &[&str] = &[
     "mmse.message_id",
     "mmse.content_location",
     "mmse.from",
+    "mmse.to",
     "mmse.read_status",
     "_ws.malformed",
     "_ws.expert.severity",
@@ -788,4 +789,101 @@ fn refuses_bad_mm1_requests_with_defined_errors() {
         .filter(|p| p["mms"]["headers"]["Message-Type"] == "m-notification-ind")
         .count();
     assert_eq!(notifications, 1);
+}
+
+/// MM1 -> MM4: a handset's m-send.req to a partner's number leaves as an
+/// MM4_forward.REQ with the content in MIME (read back by Python's e-mail parser);
+/// the partner's MM4_delivery_report.REQ comes back to the handset as m-delivery.ind.
+#[test]
+fn mm1_message_to_a_partner_goes_over_mm4_and_the_report_comes_back() {
+    if !peers_present() {
+        return;
+    }
+    use mmsc_shared::codec::mm4::{DeliveryReportReq, Mm4Address, Mm4Pdu, MmStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let sink = Sink::start(&dir.path().join("sink"), &[]);
+    let ppg = Ppg::start(&dir.path().join("ppg"), &[]);
+    let http_port = free_port();
+    let cfg = format!(
+        r#"{}
+[[partners]]
+name = "oper"
+domain = "mms.oper.com"
+prefixes = ["+1555*"]
+smtp_host = "127.0.0.1:{}"
+allowed_networks = ["127.0.0.0/8"]
+request_ack = false
+max_attempts = 3
+starttls = "never"
+"#,
+        mm1_config(http_port, ppg.port, ""),
+        sink.port
+    );
+    let mmsc = Mmsc::start_on(dir.path(), Some(&cfg), free_port(), http_port);
+    let req = send_req("tx-mm4-1", "+15550001111/TYPE=PLMN");
+    let (st, body) = post_mm1(mmsc.http_port, Some(ALICE), &req);
+    assert_eq!(st, 200, "{}", mmsc.log_text());
+    let Pdu::SendConf(conf) = Pdu::from_bytes(&body).unwrap() else {
+        panic!("not an m-send.conf")
+    };
+    let message_id = conf.message_id.unwrap();
+
+    let raw = sink.wait_for(&["MM4_forward.REQ"], WAIT);
+    let Mm4Pdu::ForwardReq(fwd) = Mm4Pdu::parse(&raw).unwrap() else {
+        panic!("not a forward.REQ")
+    };
+    assert_eq!(fwd.from.raw, "+447700900001/TYPE=PLMN@mms.local.test");
+    assert_eq!(fwd.delivery_report, Some(true));
+    assert_eq!(fwd.subject.as_deref(), Some("Hello"));
+    let mm4_message_id = fwd.message_id.clone().unwrap();
+    assert!(mm4_message_id.starts_with(&message_id), "{mm4_message_id}");
+    // Python's e-mail parser sees the three parts, the image intact.
+    let py = r#"
+import email, sys
+m = email.message_from_bytes(sys.stdin.buffer.read())
+parts = [p for p in m.walk() if not p.is_multipart()]
+print(m.get_content_type(), len(parts), parts[2].get_content_type(), parts[2].get_payload(decode=True).hex(), parts[1].get_payload(decode=True).decode())
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", py])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&raw).unwrap();
+    let out = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let png_hex: String = PNG.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        out.trim(),
+        format!("multipart/related 3 image/png {png_hex} Hello from MM1")
+    );
+
+    // The partner reports delivery.
+    let dr = DeliveryReportReq::new(
+        "dr-from-oper-1@mms.oper.com",
+        mm4_message_id,
+        Mm4Address::parse("+15550001111/TYPE=PLMN@mms.oper.com"),
+        Mm4Address::parse("+447700900001/TYPE=PLMN@mms.local.test"),
+        MmStatus::RETRIEVED,
+        1_795_428_000,
+    );
+    let (code, text) = smtplib_send(
+        mmsc.smtp_port,
+        "system-user@mms.oper.com",
+        &["+447700900001/TYPE=PLMN@mms.local.test"],
+        &Mm4Pdu::DeliveryReportReq(dr).to_bytes(),
+    );
+    assert_eq!(code, 250, "{text}");
+    let ind = ppg.wait_for(&mmsc, ALICE, 0x86);
+    assert_eq!(ind["mms"]["headers"]["Status"], "Retrieved", "{ind}");
+    assert_eq!(ind["mms"]["headers"]["Message-ID"], message_id.as_str());
+    let pdu = unhex(ind["pdu_hex"].as_str().unwrap());
+    let t = tshark(dir.path(), "mm4-delivery-ind", &pdu);
+    assert!(
+        t["mmse.to"].is_empty() || t["mmse.to"].contains("+15550001111"),
+        "{t:?}"
+    );
+    wait_until("the partner recipient delivered", WAIT, || {
+        (mmsc.recipient_state(&message_id, 0).as_deref() == Some("delivered")).then_some(())
+    });
 }
