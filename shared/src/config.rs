@@ -335,6 +335,11 @@ pub struct Mm1Config {
     /// Treat a fetch of the content location as delivery (report `Retrieved` at
     /// once), for handsets that never send m-acknowledge.ind.
     pub deliver_report_on_fetch: bool,
+    /// JPEG/PNG/GIF parts larger than this many bytes are scaled down for MM1
+    /// recipients (0: no adaptation).
+    pub image_max_bytes: u64,
+    /// Largest width and height of an adapted image, in pixels.
+    pub image_max_dimension: u32,
 }
 
 /// `[wap_push]`: the push proxy gateway (PPG) reached over PAP, e.g. Kannel's.
@@ -362,6 +367,8 @@ impl Default for Mm1Config {
             renotify_initial_secs: 300,
             renotify_limit: 4,
             deliver_report_on_fetch: false,
+            image_max_bytes: 0,
+            image_max_dimension: 640,
         }
     }
 }
@@ -728,6 +735,12 @@ impl Config {
         }
         if m1.renotify_limit == 0 {
             bad("mm1.renotify_limit".into(), "must be at least 1".into());
+        }
+        if m1.image_max_dimension < 16 {
+            bad(
+                "mm1.image_max_dimension".into(),
+                "must be at least 16".into(),
+            );
         }
         if let Some(u) = &self.wap_push.pap_url
             && !u.starts_with("http://")

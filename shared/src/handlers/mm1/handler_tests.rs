@@ -83,6 +83,10 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
+    rig_with(|_| {}).await
+}
+
+async fn rig_with(tweak: impl FnOnce(&mut Config)) -> Rig {
     let (ppg, port) = start_ppg().await;
     let mut cfg = Config::default();
     cfg.mmsc.domain = "mms.local.test".into();
@@ -91,6 +95,7 @@ async fn rig() -> Rig {
     cfg.mm1.renotify_initial_secs = 60;
     cfg.mm1.renotify_limit = 3;
     cfg.wap_push.pap_url = Some(format!("http://127.0.0.1:{port}/wappush"));
+    tweak(&mut cfg);
     let cfg = Arc::new(cfg);
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(Timestamp::from_system(
@@ -120,12 +125,20 @@ async fn rig() -> Rig {
 impl Rig {
     /// Submits an m-send.req from +447700900001 to +447700900002 as the front would.
     async fn submit(&self) -> MessageId {
+        self.submit_content(
+            ContentType::new("text/plain"),
+            Body::Single(b"hello".to_vec()),
+        )
+        .await
+    }
+
+    async fn submit_content(&self, ct: ContentType, body: Body) -> MessageId {
         let req = MSendReq::new(
             "tx-1".into(),
             MmsVersion::V1_2,
             FromValue::InsertAddress,
-            ContentType::new("text/plain"),
-            Body::Single(b"hello".to_vec()),
+            ct,
+            body,
         )
         .with_to(crate::codec::mm1::MmsAddress::new(
             "+447700900002/TYPE=PLMN",
@@ -329,4 +342,46 @@ async fn prepares_the_retrieve_conf_for_the_recipient() {
         rc.from.unwrap().address().unwrap().as_text(),
         "+447700900001/TYPE=PLMN"
     );
+}
+
+#[tokio::test]
+async fn adapts_large_images_for_the_handset() {
+    use crate::codec::mm1::Part;
+    let r = rig_with(|c| {
+        c.mm1.image_max_bytes = 10_000;
+        c.mm1.image_max_dimension = 200;
+    })
+    .await;
+    let img = image::RgbImage::from_fn(900, 600, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 256) as u8])
+    });
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let id = r
+        .submit_content(
+            ContentType::multipart_mixed(),
+            Body::Multipart(vec![
+                Part::new(ContentType::new("text/plain"), b"look".to_vec()),
+                Part::new(ContentType::new("image/png"), png.clone()).with_content_id("<p>"),
+            ]),
+        )
+        .await;
+    notify::notify(&r.svc, &id, 0).await.unwrap();
+    let d = delivery_of(r.svc.state.as_ref(), &id, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let bytes = r.svc.objects.get(&d.retrieve_key).await.unwrap().unwrap();
+    let Pdu::RetrieveConf(rc) = Pdu::from_bytes(&bytes).unwrap() else {
+        panic!("not an m-retrieve.conf")
+    };
+    let part = &rc.body.parts()[1];
+    assert!(part.data.len() < png.len());
+    let back = image::load_from_memory_with_format(&part.data, image::ImageFormat::Png).unwrap();
+    assert_eq!((back.width(), back.height()), (200, 133));
+    assert_eq!(rc.body.parts()[0].data, b"look");
+    let view = r.svc.records().load(&id).await.unwrap().unwrap();
+    assert!(view.events.iter().any(|e| e.kind == "adapted"));
 }

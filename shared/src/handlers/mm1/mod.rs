@@ -15,6 +15,7 @@
 //! also the Transaction-Id of the notification and of m-retrieve.conf, so
 //! m-notifyresp.ind and m-acknowledge.ind find the recipient by it.
 
+pub mod adapt;
 pub mod content;
 pub mod notify;
 pub mod pap;

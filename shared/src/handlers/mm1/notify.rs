@@ -166,7 +166,23 @@ async fn ensure_delivery(
         Some(d) => d,
         None => {
             let token = uuid::Uuid::new_v4().simple().to_string();
-            let loaded = load(svc, msg).await?;
+            let mut loaded = load(svc, msg).await?;
+            if svc.config.mm1.image_max_bytes > 0 {
+                let cfg = svc.config.mm1.clone();
+                let mut content = loaded.content;
+                let (content, notes) = tokio::task::spawn_blocking(move || {
+                    let notes = super::adapt::adapt(&mut content, &cfg);
+                    (content, notes)
+                })
+                .await
+                .map_err(|e| HandlerError::Transient(format!("adaptation task: {e}")))?;
+                loaded.content = content;
+                if !notes.is_empty() {
+                    svc.records()
+                        .event(msg, "adapted", Some(r.address.redacted()), notes.join("; "))
+                        .await?;
+                }
+            }
             let bytes = retrieve_conf(msg, &loaded, &token, r)
                 .map_err(|e| HandlerError::Permanent(format!("building m-retrieve.conf: {e}")))?;
             let retrieve_key = format!("out/mm1/{}/{:05}-{token}.mms", msg.id, r.index);
