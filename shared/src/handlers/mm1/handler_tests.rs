@@ -385,3 +385,95 @@ async fn adapts_large_images_for_the_handset() {
     let view = r.svc.records().load(&id).await.unwrap().unwrap();
     assert!(view.events.iter().any(|e| e.kind == "adapted"));
 }
+
+#[tokio::test]
+async fn routes_partner_and_vasp_recipients_of_an_mm1_message() {
+    use crate::codec::mm1::MmsAddress;
+    let r = rig_with(|c| {
+        c.partners.push(crate::config::PartnerConfig {
+            name: "far".into(),
+            domain: "mms.far.net".into(),
+            prefixes: vec!["+1555*".into()],
+            smtp_host: Some("127.0.0.1:25".into()),
+            allowed_networks: vec!["127.0.0.1/32".parse().unwrap()],
+            ..crate::config::PartnerConfig::default()
+        });
+        c.vasps.push(crate::config::VaspConfig {
+            id: "news".into(),
+            short_codes: vec!["12345".into()],
+        });
+    })
+    .await;
+    let req = MSendReq::new(
+        "tx-multi".into(),
+        MmsVersion::V1_2,
+        FromValue::InsertAddress,
+        ContentType::new("text/plain"),
+        Body::Single(b"hi all".to_vec()),
+    )
+    .with_to(MmsAddress::new("+15550001111/TYPE=PLMN"))
+    .with_to(MmsAddress::new("12345/TYPE=PLMN"))
+    .with_cc(MmsAddress::new("+447700900002/TYPE=PLMN"));
+    let id = MessageId::generate();
+    let key = submit::object_key(&id);
+    r.svc
+        .objects
+        .put(&key, req.to_bytes().unwrap().into(), "x")
+        .await
+        .unwrap();
+    let job = Job::Ingest {
+        interface: Interface::Mm1,
+        object_key: key,
+        peer: "+447700900001".into(),
+        remote_addr: None,
+        mail_from: None,
+        rcpt_to: vec![],
+        received_at: r.clock.now(),
+    };
+    handle(&r.svc, &job, 1).await.unwrap();
+    // A repeat of the same submission (at-least-once queues) changes nothing.
+    handle(&r.svc, &job, 2).await.unwrap();
+    let view = r.svc.records().load(&id).await.unwrap().unwrap();
+    assert_eq!(view.recipients.len(), 3);
+    let mut jobs = Vec::new();
+    for q in [queues::MM4_OUT, queues::MM7_OUT, queues::MM1_NOTIFY] {
+        for m in r
+            .svc
+            .queue
+            .receive(q, 10, Duration::from_secs(30), Duration::ZERO)
+            .await
+            .unwrap()
+        {
+            jobs.push(Job::from_bytes(&m.body).unwrap());
+        }
+    }
+    let mm4 = jobs
+        .iter()
+        .find_map(|j| match j {
+            Job::Mm4Out {
+                partner,
+                object_key,
+                rcpt_to,
+                ..
+            } => Some((partner.clone(), object_key.clone(), rcpt_to.clone())),
+            _ => None,
+        })
+        .expect("an mm4-out job");
+    assert_eq!(mm4.0, "far");
+    assert_eq!(mm4.2, vec!["+15550001111/TYPE=PLMN@mms.far.net"]);
+    let eml = r.svc.objects.get(&mm4.1).await.unwrap().unwrap();
+    let crate::codec::mm4::Mm4Pdu::ForwardReq(f) = crate::codec::mm4::Mm4Pdu::parse(&eml).unwrap()
+    else {
+        panic!("not a forward.REQ")
+    };
+    assert_eq!(f.from.raw, "+447700900001/TYPE=PLMN@mms.local.test");
+    assert!(String::from_utf8_lossy(&f.body).contains("hi all"));
+    assert!(
+        jobs.iter()
+            .any(|j| matches!(j, Job::Mm7Out { vasp, .. } if vasp == "news"))
+    );
+    assert!(
+        jobs.iter()
+            .any(|j| matches!(j, Job::Mm1Notify { recipient: 2, .. }))
+    );
+}
