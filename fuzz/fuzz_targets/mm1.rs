@@ -10,6 +10,7 @@
 use core::fmt::Debug;
 
 use libfuzzer_sys::fuzz_target;
+use mmsc_shared::codec::mm1::push::PushPdu;
 use mmsc_shared::codec::mm1::{Codec, ContentType, GenericPdu, Header, Pdu};
 
 /// Decode; when it succeeds, encode, decode and encode again.
@@ -39,6 +40,12 @@ fuzz_target!(|data: &[u8]| {
     round_trip::<Pdu>(data, "typed PDU");
     round_trip::<ContentType>(data, "content type");
     round_trip::<Header>(data, "header");
+
+    // The WSP Push PDU: what decodes re-encodes to the same bytes.
+    if let Ok(push) = PushPdu::from_bytes(data) {
+        let bytes = push.to_bytes().expect("a decoded push re-encodes");
+        assert_eq!(PushPdu::from_bytes(&bytes).ok(), Some(push), "push changed");
+    }
 
     // Typing a generic PDU agrees with decoding the typed one directly.
     if let Ok(generic) = GenericPdu::from_bytes(data) {

@@ -250,6 +250,13 @@ async fn serve(
             backend.state.clone(),
             backend.queue.clone(),
             clock.clone(),
+        ))
+        .with_mm1(http_front::mm1::Mm1Front::new(
+            cfg.clone(),
+            backend.objects.clone(),
+            backend.state.clone(),
+            backend.queue.clone(),
+            clock.clone(),
         )),
     );
     info!(smtp = %smtp_listener.local_addr()?, http = %http_listener.local_addr()?, "listening");
@@ -272,8 +279,12 @@ async fn serve(
         });
     }
     let settings = WorkerSettings::from_config(&cfg);
-    // mm1-notify jobs wait in their queue until that interface exists.
-    for q in [queues::INGEST, queues::MM4_OUT, queues::MM7_OUT] {
+    for q in [
+        queues::INGEST,
+        queues::MM4_OUT,
+        queues::MM1_NOTIFY,
+        queues::MM7_OUT,
+    ] {
         tasks.spawn(worker::run(
             q,
             svc.clone(),
@@ -282,7 +293,7 @@ async fn serve(
         ));
     }
     info!(
-        queues = "ingest, mm4-out, mm7-out",
+        queues = "ingest, mm4-out, mm1-notify, mm7-out",
         workers = settings.concurrency,
         "workers running"
     );

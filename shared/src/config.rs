@@ -25,6 +25,10 @@ pub struct Config {
     pub vasps: Vec<VaspConfig>,
     pub charging: ChargingConfig,
     pub log: LogConfig,
+    /// MM1: handsets over HTTP (`POST /mm1`, retrieval, WAP Push notifications).
+    pub mm1: Mm1Config,
+    /// The push proxy gateway MM1 notifications and reports are pushed through.
+    pub wap_push: WapPushConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -417,6 +421,78 @@ impl Default for LogConfig {
     }
 }
 
+/// `[mm1]`: handsets. See `crate::handlers::mm1` and the HTTP front's `/mm1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Mm1Config {
+    /// HTTP headers a WAP gateway / GGSN proxy puts the subscriber's MSISDN in,
+    /// tried in order.
+    pub msisdn_headers: Vec<String>,
+    /// Networks of the gateways whose MSISDN headers are trusted. Requests from
+    /// elsewhere are refused.
+    pub trusted_networks: Vec<IpNet>,
+    /// Base URL handsets reach `/mm1` at, used in content locations
+    /// (default `http://<http.listen>`).
+    pub public_base_url: Option<String>,
+    /// Largest m-send.req / m-forward.req accepted, in bytes.
+    pub max_message_size: u64,
+    /// First re-notification delay; doubled after each notification.
+    pub renotify_initial_secs: u64,
+    /// Notifications sent per recipient (the first included) before waiting for
+    /// expiry.
+    pub renotify_limit: u32,
+    /// Treat a fetch of the content location as delivery (report `Retrieved` at
+    /// once), for handsets that never send m-acknowledge.ind.
+    pub deliver_report_on_fetch: bool,
+    /// JPEG/PNG/GIF parts larger than this many bytes are scaled down for MM1
+    /// recipients (0: no adaptation).
+    pub image_max_bytes: u64,
+    /// Largest width and height of an adapted image, in pixels.
+    pub image_max_dimension: u32,
+}
+
+/// `[wap_push]`: the push proxy gateway (PPG) reached over PAP, e.g. Kannel's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WapPushConfig {
+    /// PAP endpoint (`http://ppg.example:8080/wappush`); without it no
+    /// notifications are sent.
+    pub pap_url: Option<String>,
+    /// HTTP basic credentials for the PPG.
+    pub credentials: Option<Credentials>,
+    /// The domain of PAP addresses (`WAPPUSH=+4477.../TYPE=PLMN@<domain>`);
+    /// default the PAP URL's host.
+    pub address_domain: Option<String>,
+    pub timeout_ms: u64,
+}
+
+impl Default for Mm1Config {
+    fn default() -> Self {
+        Mm1Config {
+            msisdn_headers: vec!["X-MSISDN".into(), "X-WAP-Network-Client-MSISDN".into()],
+            trusted_networks: vec![loopback_v4(), loopback_v6()],
+            public_base_url: None,
+            max_message_size: 1024 * 1024,
+            renotify_initial_secs: 300,
+            renotify_limit: 4,
+            deliver_report_on_fetch: false,
+            image_max_bytes: 0,
+            image_max_dimension: 640,
+        }
+    }
+}
+
+impl Default for WapPushConfig {
+    fn default() -> Self {
+        WapPushConfig {
+            pap_url: None,
+            credentials: None,
+            address_domain: None,
+            timeout_ms: 5000,
+        }
+    }
+}
+
 /// One problem with a configuration, tied to the key it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigIssue {
@@ -742,9 +818,73 @@ impl Config {
                 "must be above 0".into(),
             );
         }
+        let m1 = &self.mm1;
+        if m1.msisdn_headers.is_empty() {
+            bad(
+                "mm1.msisdn_headers".into(),
+                "needs at least one header name".into(),
+            );
+        }
+        for (i, h) in m1.msisdn_headers.iter().enumerate() {
+            if h.is_empty()
+                || !h
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                bad(
+                    format!("mm1.msisdn_headers[{i}]"),
+                    format!("{h:?} is not an HTTP header name"),
+                );
+            }
+        }
+        if let Some(u) = &m1.public_base_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            bad(
+                "mm1.public_base_url".into(),
+                "must be an http:// or https:// URL".into(),
+            );
+        }
+        if m1.max_message_size < 1024 {
+            bad(
+                "mm1.max_message_size".into(),
+                "must be at least 1024".into(),
+            );
+        }
+        if m1.renotify_initial_secs == 0 {
+            bad("mm1.renotify_initial_secs".into(), "must be above 0".into());
+        }
+        if m1.renotify_limit == 0 {
+            bad("mm1.renotify_limit".into(), "must be at least 1".into());
+        }
+        if m1.image_max_dimension < 16 {
+            bad(
+                "mm1.image_max_dimension".into(),
+                "must be at least 16".into(),
+            );
+        }
+        if let Some(u) = &self.wap_push.pap_url
+            && !u.starts_with("http://")
+        {
+            bad(
+                "wap_push.pap_url".into(),
+                "must be an http:// URL (https PPGs are not supported yet)".into(),
+            );
+        }
+        if self.wap_push.timeout_ms == 0 {
+            bad("wap_push.timeout_ms".into(), "must be above 0".into());
+        }
         v.extend(self.charging.issues());
         v.extend(vasp_issues);
         v
+    }
+
+    /// Base URL of `/mm1` for content locations, without a trailing `/`.
+    pub fn mm1_base_url(&self) -> String {
+        match &self.mm1.public_base_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.http.listen),
+        }
     }
 
     pub fn originator_system(&self) -> String {
@@ -1115,6 +1255,49 @@ mod tests {
             "vasps[0].deliver_url",
             "vasps[0].schema_version",
             "vasps[0].max_attempts",
+        ] {
+            assert!(keys.contains(&k), "missing {k} in {keys:?}");
+        }
+    }
+
+    #[test]
+    fn parses_and_checks_mm1_and_wap_push() {
+        let c = Config::from_toml(
+            r#"
+            [mm1]
+            msisdn_headers = ["X-Up-Calling-Line-Id"]
+            trusted_networks = ["10.1.0.0/16"]
+            public_base_url = "https://mms.example.net/"
+            deliver_report_on_fetch = true
+            [wap_push]
+            pap_url = "http://ppg.example:8080/wappush"
+            credentials = { username = "mmsc", password = "s3cret" }
+            "#,
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.mm1.msisdn_headers, vec!["X-Up-Calling-Line-Id"]);
+        assert_eq!(c.mm1_base_url(), "https://mms.example.net");
+        assert!(c.mm1.deliver_report_on_fetch);
+        assert_eq!(c.wap_push.credentials.unwrap().username, "mmsc");
+        let d = Config::default();
+        assert_eq!(
+            d.mm1.msisdn_headers,
+            vec!["X-MSISDN", "X-WAP-Network-Client-MSISDN"]
+        );
+        assert_eq!(d.mm1_base_url(), "http://127.0.0.1:8080");
+        let err = Config::from_toml(
+            "[mm1]\nmsisdn_headers = [\"bad header\"]\nmax_message_size = 10\npublic_base_url = \"ftp://x\"\nrenotify_limit = 0\n[wap_push]\npap_url = \"https://ppg\"\n",
+            "t",
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
+        for k in [
+            "mm1.msisdn_headers[0]",
+            "mm1.max_message_size",
+            "mm1.public_base_url",
+            "mm1.renotify_limit",
+            "wap_push.pap_url",
         ] {
             assert!(keys.contains(&k), "missing {k} in {keys:?}");
         }

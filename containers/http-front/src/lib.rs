@@ -5,6 +5,8 @@
 //!
 //! Like every front it never routes or charges: it reads state, or stores and queues.
 
+pub mod mm1;
+
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
@@ -31,6 +33,7 @@ pub struct HttpFront {
     retention: Duration,
     admin_networks: Vec<IpNet>,
     mm7: Option<Arc<mm7::Mm7Front>>,
+    mm1: Option<Arc<mm1::Mm1Front>>,
 }
 
 impl HttpFront {
@@ -47,6 +50,7 @@ impl HttpFront {
             retention: Duration::from_secs(config.mmsc.retention_secs),
             admin_networks: config.http.admin_networks.clone(),
             mm7: None,
+            mm1: None,
         }
     }
 
@@ -56,8 +60,15 @@ impl HttpFront {
         self
     }
 
+    /// Serves MM1 (`/mm1`) too.
+    pub fn with_mm1(mut self, front: mm1::Mm1Front) -> Self {
+        self.mm1 = Some(Arc::new(front));
+        self
+    }
+
     pub fn router(self: Arc<Self>) -> axum::Router {
         let mm7 = self.mm7.clone().map(|m| m.routes()).unwrap_or_default();
+        let mm1 = self.mm1.clone().map(mm1::router).unwrap_or_default();
         axum::Router::new()
             .route("/health", get(health))
             .route("/admin/v1/messages/{id}", get(get_message))
@@ -67,6 +78,7 @@ impl HttpFront {
             )
             .with_state(self)
             .merge(mm7)
+            .merge(mm1)
     }
 
     /// Serves until `shutdown` becomes true; in-flight requests are finished.

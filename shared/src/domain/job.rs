@@ -98,6 +98,12 @@ pub enum Job {
         message_id: MessageId,
         recipient: u32,
     },
+    /// Push a stored MM1 PDU (m-delivery.ind, m-read-orig.ind) to a handset.
+    Mm1Push {
+        msisdn: String,
+        object_key: String,
+        message_id: MessageId,
+    },
     /// Deliver to a VASP over MM7.
     Mm7Out {
         vasp: String,
@@ -143,7 +149,7 @@ impl Job {
         match self {
             Job::Ingest { .. } | Job::RecipientEvent { .. } => queues::INGEST,
             Job::Mm4Out { .. } => queues::MM4_OUT,
-            Job::Mm1Notify { .. } => queues::MM1_NOTIFY,
+            Job::Mm1Notify { .. } | Job::Mm1Push { .. } => queues::MM1_NOTIFY,
             Job::Mm7Out { .. } | Job::Mm7Request { .. } => queues::MM7_OUT,
         }
     }
@@ -152,6 +158,7 @@ impl Job {
             Job::Ingest { .. } => "ingest",
             Job::Mm4Out { .. } => "mm4-out",
             Job::Mm1Notify { .. } => "mm1-notify",
+            Job::Mm1Push { .. } => "mm1-push",
             Job::Mm7Out { .. } => "mm7-out",
             Job::Mm7Request { .. } => "mm7-request",
             Job::RecipientEvent { .. } => "recipient-event",

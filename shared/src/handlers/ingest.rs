@@ -298,8 +298,9 @@ async fn forward_req(
 }
 
 /// Routes every recipient still `accepted`, groups transit recipients per partner and
-/// queues one `MM4_forward.REQ` per partner.
-async fn route_recipients(
+/// queues one `MM4_forward.REQ` per partner. `from_partner` is empty for messages
+/// from our own subscribers (MM1).
+pub(crate) async fn route_recipients(
     svc: &Services,
     msg: &MessageRecord,
     req: &ForwardReq,
@@ -320,14 +321,27 @@ async fn route_recipients(
     {
         let route = svc
             .router
-            .route(&msg.from, &r.address, Some(from_partner))
+            .route(
+                &msg.from,
+                &r.address,
+                Some(from_partner).filter(|p| !p.is_empty()),
+            )
             .await?;
         let (state, direction, reason) = match route {
-            Route::Local => (
-                RecipientState::Routed,
-                Some(Direction::Local),
-                "local subscriber; awaiting MM1 retrieval".to_string(),
-            ),
+            Route::Local => {
+                let job = crate::domain::Job::Mm1Notify {
+                    message_id: msg.id.clone(),
+                    recipient: r.index,
+                };
+                svc.queue
+                    .send(job.queue(), &job.to_bytes(), Duration::ZERO)
+                    .await?;
+                (
+                    RecipientState::Routed,
+                    Some(Direction::Local),
+                    "local subscriber; awaiting MM1 retrieval".to_string(),
+                )
+            }
             Route::Partner(p) if p == from_partner => (
                 RecipientState::Rejected,
                 None,
@@ -440,6 +454,45 @@ async fn route_recipients(
         }
     }
     Ok(())
+}
+
+/// Acceptance charging (`charging.mode`) for a message a subscriber or a VASP
+/// submitted: the originator (or, with `charge_recipients`, each recipient) is charged
+/// once per recipient. On a refusal every still-accepted recipient is rejected (and
+/// reported where asked) and `true` is returned; unavailable charging is a transient
+/// error, so the job is retried.
+pub(crate) async fn charge_or_reject(
+    svc: &Services,
+    msg: &MessageRecord,
+    service_code: Option<&str>,
+    charge_recipients: bool,
+) -> Result<bool, HandlerError> {
+    let Some(reason) =
+        crate::charging::charge_message_acceptance(svc, msg, service_code, charge_recipients)
+            .await?
+    else {
+        return Ok(false);
+    };
+    let Some(view) = svc.records().load(&msg.id).await? else {
+        return Ok(true);
+    };
+    for r in view
+        .recipients
+        .iter()
+        .filter(|r| r.state == RecipientState::Accepted)
+    {
+        set_route(
+            svc,
+            msg,
+            r.index,
+            RecipientState::Rejected,
+            None,
+            &reason,
+            None,
+        )
+        .await?;
+    }
+    Ok(true)
 }
 
 async fn set_route(
@@ -970,14 +1023,7 @@ pub async fn report_to_originator(
             super::mm7_out::report_to_vasp(svc, vasp, msg, r, &status, text).await?;
         }
         Origin::Mm1 { .. } => {
-            records
-                .event(
-                    msg,
-                    "report-pending",
-                    Some(r.address.redacted()),
-                    format!("{} (no MM1 report path in this build)", status.as_str()),
-                )
-                .await?;
+            super::mm1::notify::delivery_report(svc, msg, r, &status, text).await?;
         }
     }
     Ok(())
@@ -1021,7 +1067,12 @@ pub async fn recipient_event(
         return Ok(());
     }
     let status = match state {
-        RecipientState::Retrieved | RecipientState::Delivered => Some(MmStatus::RETRIEVED),
+        // One report per recipient: none again when a retrieved message is acknowledged.
+        RecipientState::Retrieved | RecipientState::Delivered
+            if current.state != RecipientState::Retrieved =>
+        {
+            Some(MmStatus::RETRIEVED)
+        }
         RecipientState::Rejected => Some(MmStatus::REJECTED),
         RecipientState::Expired => Some(MmStatus::EXPIRED),
         RecipientState::Failed => Some(MmStatus::UNRECOGNISED),

@@ -7,6 +7,7 @@
 //! PDU (which the receiver dedups) rather than a different one.
 
 pub mod ingest;
+pub mod mm1;
 pub mod mm4_out;
 pub mod mm7_in;
 pub mod mm7_out;
@@ -112,9 +113,22 @@ pub async fn handle(svc: &Services, job: &Job, receive_count: u32) -> Result<(),
             received_at,
             ..
         } => mm7_in::handle(svc, object_key, peer, *received_at).await,
-        Job::Ingest { interface, .. } => Err(HandlerError::Permanent(format!(
-            "no ingest handler for {interface:?} in this build"
-        ))),
+        Job::Ingest {
+            interface: Interface::Mm1,
+            object_key,
+            peer,
+            received_at,
+            ..
+        } => mm1::submit::ingest(svc, object_key, peer, *received_at).await,
+        Job::Mm1Notify {
+            message_id,
+            recipient,
+        } => mm1::notify::notify(svc, message_id, *recipient).await,
+        Job::Mm1Push {
+            msisdn,
+            object_key,
+            message_id,
+        } => mm1::notify::push_stored(svc, msisdn, object_key, message_id).await,
         Job::RecipientEvent {
             message_id,
             recipient,
@@ -160,10 +174,6 @@ pub async fn handle(svc: &Services, job: &Job, receive_count: u32) -> Result<(),
             )
             .await
         }
-        Job::Mm1Notify { .. } => Err(HandlerError::Transient(format!(
-            "{} jobs are kept until that interface is enabled",
-            job.kind()
-        ))),
     }
 }
 

@@ -86,6 +86,7 @@ mod error;
 mod header;
 mod multipart;
 mod pdu;
+pub mod push;
 mod reader;
 mod text;
 mod values;

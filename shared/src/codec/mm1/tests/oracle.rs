@@ -391,3 +391,66 @@ fn python_messaging_agrees_on_the_real_samples() {
         }
     }
 }
+
+/// Our WSP Push PDU, as a UDP datagram to the WAP push port 2948: tshark's WSP
+/// dissector sees a Push for the MMS user agent and its MMSE dissector the
+/// m-notification.ind inside.
+#[test]
+fn tshark_decodes_our_wsp_push() {
+    if !runs("tshark", &["-v"]) || !runs("text2pcap", &["-h"]) {
+        unavailable(
+            "tshark",
+            "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tshark",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mms = std::fs::read(super::samples_dir().join("real-notification-ind-pm1.bin")).unwrap();
+    let push = push::PushPdu::mms(0x2B, mms).to_bytes().unwrap();
+    let mut dump = String::new();
+    for (i, chunk) in push.chunks(16).enumerate() {
+        let bytes: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        dump.push_str(&format!("{:06x} {}\n", i * 16, bytes.join(" ")));
+    }
+    let txt = dir.path().join("push.txt");
+    let pcap = dir.path().join("push.pcap");
+    std::fs::write(&txt, dump).unwrap();
+    assert!(
+        Command::new("text2pcap")
+            .args(["-q", "-u", "9200,2948"])
+            .arg(&txt)
+            .arg(&pcap)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&pcap)
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "separator=|",
+            "-e",
+            "wsp.pdu_type",
+            "-e",
+            "wsp.header.x_wap_application_id",
+            "-e",
+            "mmse.message_type",
+            "-e",
+            "mmse.transaction_id",
+            "-e",
+            "_ws.malformed",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let f: Vec<&str> = text.split('|').collect();
+    assert_eq!(f.len(), 5, "{text:?}");
+    assert_eq!(f[0], "0x06", "{text:?}");
+    assert!(f[1].contains("mms.ua"), "{text:?}");
+    assert_eq!(f[2], "0x82", "{text:?}");
+    assert_eq!(f[3], "NOK5CiKcoTMYSG4MBSwAAsKv14FUHAAAAAAAA");
+    assert_eq!(f[4], "", "malformed: {text:?}");
+}
