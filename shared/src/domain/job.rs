@@ -104,6 +104,8 @@ pub enum Job {
         message_id: MessageId,
         recipient: u32,
     },
+    /// A scheduled tick: expire undelivered messages (the `expire` queue).
+    Expire {},
     /// A recipient's state changed outside a PDU we parse (local retrieval, an
     /// operator's action); handled by `ingest` so reports and charging follow.
     RecipientEvent {
@@ -135,6 +137,7 @@ impl Job {
             Job::Mm4Out { .. } => queues::MM4_OUT,
             Job::Mm1Notify { .. } => queues::MM1_NOTIFY,
             Job::Mm7Out { .. } => queues::MM7_OUT,
+            Job::Expire {} => queues::EXPIRE,
         }
     }
     pub fn kind(&self) -> &'static str {
@@ -144,6 +147,7 @@ impl Job {
             Job::Mm1Notify { .. } => "mm1-notify",
             Job::Mm7Out { .. } => "mm7-out",
             Job::RecipientEvent { .. } => "recipient-event",
+            Job::Expire {} => "expire",
         }
     }
 }
