@@ -15,6 +15,8 @@ fi
 py_need=()
 python3 -c 'import aiosmtpd' 2>/dev/null || py_need+=(aiosmtpd)
 python3 -c 'import messaging.mms' 2>/dev/null || py_need+=(python-messaging)
+# moto server: the AWS endpoint (S3, DynamoDB, SQS) of the AWS backend's tests.
+{ command -v moto_server && python3 -c 'import moto.server'; } >/dev/null 2>&1 || py_need+=('moto[server]')
 if [ ${#py_need[@]} -gt 0 ]; then
   echo "setup-peers: pip install ${py_need[*]}"
   python3 -m pip install -q --disable-pip-version-check "${py_need[@]}"

@@ -7,6 +7,8 @@
 //! mmsc trace ID [--json]            a message's state and timeline (our id, peer Message-ID or Transaction-ID)
 //! ```
 
+mod aws;
+
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use mmsc_shared::adapters::embedded::EmbeddedBackend;
@@ -50,6 +52,13 @@ enum Command {
         /// Overrides http.listen.
         #[arg(long)]
         http_listen: Option<std::net::SocketAddr>,
+        /// `embedded` (one process, local store) or `aws` (S3, DynamoDB, SQS from the
+        /// standard AWS configuration, e.g. AWS_ENDPOINT_URL for LocalStack).
+        #[arg(long, value_enum, default_value = "embedded")]
+        backend: Backend,
+        /// With --backend aws: create the bucket, table and queues first if missing.
+        #[arg(long)]
+        create_resources: bool,
     },
     /// Configuration tools.
     Config {
@@ -67,6 +76,12 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    Embedded,
+    Aws,
 }
 
 #[derive(Subcommand)]
@@ -88,9 +103,24 @@ fn main() -> std::process::ExitCode {
         } => config_demo(),
         Command::Serve {
             config,
+            smtp_listen,
+            http_listen,
+            backend: Backend::Aws,
+            create_resources,
+            ..
+        } => run_async(async move {
+            let (mut cfg, _) = load_config(config.as_deref(), None)?;
+            cfg.smtp.listen = smtp_listen.unwrap_or(cfg.smtp.listen);
+            cfg.http.listen = http_listen.unwrap_or(cfg.http.listen);
+            init_tracing(&cfg);
+            aws::serve(cfg, create_resources).await
+        }),
+        Command::Serve {
+            config,
             data_dir,
             smtp_listen,
             http_listen,
+            ..
         } => run_async(serve(config, data_dir, smtp_listen, http_listen)),
         Command::Trace {
             id,
