@@ -266,6 +266,52 @@ async fn mm4_message_through_s3_sqs_lambda_and_dynamodb_to_the_partner() {
     let _ = tokio::time::timeout(Duration::from_secs(10), serving).await;
 }
 
+/// S3 unavailable (here: the bucket does not exist): the front must not accept the
+/// message, so the partner keeps it and retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn smtp_front_answers_451_when_s3_refuses_the_pdu() {
+    require_peers();
+    let moto = moto();
+    let run = run_id();
+    let cfg = config(free_port(), &run);
+    let ctx = AwsContext::local(&moto.endpoint());
+    let res = AwsResources::from_config_and_env(&cfg.aws, |_| None).unwrap();
+    // Queues and table, but no bucket.
+    provision::create_table(&ctx, &res.table).await.unwrap();
+    for q in provision::DEPLOYMENT_QUEUES {
+        provision::create_queue_pair(
+            &ctx,
+            &format!("{}{q}", res.queue_prefix),
+            5,
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    }
+    let cfg = Arc::new(cfg);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let svc = mmsc_functions::services(cfg.clone(), &ctx, clock.clone()).unwrap();
+    let front = Arc::new(
+        smtp_front::SmtpFront::new(cfg.clone(), svc.objects.clone(), svc.queue.clone(), clock)
+            .unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind(cfg.smtp.listen)
+        .await
+        .unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let serving = tokio::spawn(async move { front.serve(listener, stop_rx).await });
+    let port = cfg.smtp.listen.port();
+    let (code, reply) =
+        tokio::task::spawn_blocking(move || smtplib_send(port, FROM, &[TO], &sample_pdu()))
+            .await
+            .unwrap();
+    assert_eq!(code, 451, "{reply}");
+    // Nothing was queued for a message that was not stored.
+    assert_eq!(svc.queue.depth(queues::INGEST).await.unwrap(), 0);
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), serving).await;
+}
+
 #[test]
 fn mmsc_serve_backend_aws_runs_the_local_loop_against_moto() {
     require_peers();
