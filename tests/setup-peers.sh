@@ -22,7 +22,8 @@ python3 -c 'import aiosmtpd' 2>/dev/null || py_need+=(aiosmtpd)
 python3 -c 'import messaging.mms' 2>/dev/null || py_need+=(python-messaging)
 python3 -c 'import diameter.node' 2>/dev/null || py_need+=(python-diameter)
 python3 -c 'import requests' 2>/dev/null || py_need+=(requests)
-python3 -c 'import moto.server' 2>/dev/null || py_need+=('moto[server]')
+# moto server: the AWS endpoint (S3, DynamoDB, SQS) of the AWS backend's tests.
+{ command -v moto_server && python3 -c 'import moto.server'; } >/dev/null 2>&1 || py_need+=('moto[server]')
 if [ ${#py_need[@]} -gt 0 ]; then
   echo "setup-peers: pip install ${py_need[*]}"
   python3 -m pip install -q --disable-pip-version-check "${py_need[@]}"

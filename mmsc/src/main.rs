@@ -8,6 +8,8 @@
 //! mmsc mm9test --server H --port N ...  NowSMS MM9Test: CER + one CCR; ends with `Diameter Result Code NNNN`
 //! ```
 
+mod aws;
+
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use mmsc_shared::adapters::embedded::EmbeddedBackend;
@@ -53,6 +55,13 @@ enum Command {
         /// Overrides http.listen.
         #[arg(long)]
         http_listen: Option<std::net::SocketAddr>,
+        /// `embedded` (one process, local store) or `aws` (S3, DynamoDB, SQS from the
+        /// standard AWS configuration, e.g. AWS_ENDPOINT_URL for LocalStack).
+        #[arg(long, value_enum, default_value = "embedded")]
+        backend: Backend,
+        /// With --backend aws: create the bucket, table and queues first if missing.
+        #[arg(long)]
+        create_resources: bool,
     },
     /// Configuration tools.
     Config {
@@ -74,6 +83,12 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    Embedded,
+    Aws,
+}
+
 #[derive(Subcommand)]
 enum ConfigCommand {
     /// Validate a configuration file; exit 1 and name every bad key if it is invalid.
@@ -93,9 +108,24 @@ fn main() -> std::process::ExitCode {
         } => config_demo(),
         Command::Serve {
             config,
+            smtp_listen,
+            http_listen,
+            backend: Backend::Aws,
+            create_resources,
+            ..
+        } => run_async(async move {
+            let (mut cfg, _) = load_config(config.as_deref(), None)?;
+            cfg.smtp.listen = smtp_listen.unwrap_or(cfg.smtp.listen);
+            cfg.http.listen = http_listen.unwrap_or(cfg.http.listen);
+            init_tracing(&cfg);
+            aws::serve(cfg, create_resources).await
+        }),
+        Command::Serve {
+            config,
             data_dir,
             smtp_listen,
             http_listen,
+            ..
         } => run_async(serve(config, data_dir, smtp_listen, http_listen)),
         Command::Trace {
             id,

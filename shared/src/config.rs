@@ -29,6 +29,8 @@ pub struct Config {
     pub mm1: Mm1Config,
     /// The push proxy gateway MM1 notifications and reports are pushed through.
     pub wap_push: WapPushConfig,
+    /// AWS backend resources (`mmsc serve --backend aws`, the Lambda functions).
+    pub aws: AwsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -408,6 +410,40 @@ impl Default for ChargingConfig {
             cdr: true,
             tls_ca: None,
             tls_server_name: None,
+        }
+    }
+}
+
+/// `[aws]`: resource names of the AWS backend. Each has an environment override
+/// (`MMSC_AWS_BUCKET`, `MMSC_AWS_TABLE`, `MMSC_AWS_QUEUE_PREFIX`,
+/// `MMSC_AWS_QUEUE_URL_PREFIX`, `MMSC_AWS_KMS_KEY_ID`); endpoint, region and credentials
+/// come from the standard AWS configuration (`AWS_ENDPOINT_URL`, `AWS_REGION`, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AwsConfig {
+    /// Overrides the standard region.
+    pub region: Option<String>,
+    /// S3 bucket for raw and built PDUs.
+    pub bucket: String,
+    /// DynamoDB table (`pk`/`sk` strings, TTL attribute `ttl`).
+    pub table: String,
+    /// SQS queue of logical queue `q` is `<queue_prefix><q>` (dead letters: `...-dlq`).
+    pub queue_prefix: String,
+    /// `https://sqs.<region>.amazonaws.com/<account>/`: queue URLs without `GetQueueUrl`.
+    pub queue_url_prefix: Option<String>,
+    /// SSE-KMS key for stored objects; SSE-S3 (AES256) when unset.
+    pub kms_key_id: Option<String>,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        AwsConfig {
+            region: None,
+            bucket: "mmsc-content".into(),
+            table: "mmsc-state".into(),
+            queue_prefix: "mmsc-".into(),
+            queue_url_prefix: None,
+            kms_key_id: None,
         }
     }
 }

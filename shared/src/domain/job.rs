@@ -120,6 +120,8 @@ pub enum Job {
         /// The operation (`DeliveryReportReq`, `ReadReplyReq`).
         operation: String,
     },
+    /// A scheduled tick: expire undelivered messages (the `expire` queue).
+    Expire {},
     /// A recipient's state changed outside a PDU we parse (local retrieval, an
     /// operator's action); handled by `ingest` so reports and charging follow.
     RecipientEvent {
@@ -151,6 +153,7 @@ impl Job {
             Job::Mm4Out { .. } => queues::MM4_OUT,
             Job::Mm1Notify { .. } | Job::Mm1Push { .. } => queues::MM1_NOTIFY,
             Job::Mm7Out { .. } | Job::Mm7Request { .. } => queues::MM7_OUT,
+            Job::Expire {} => queues::EXPIRE,
         }
     }
     pub fn kind(&self) -> &'static str {
@@ -162,6 +165,7 @@ impl Job {
             Job::Mm7Out { .. } => "mm7-out",
             Job::Mm7Request { .. } => "mm7-request",
             Job::RecipientEvent { .. } => "recipient-event",
+            Job::Expire {} => "expire",
         }
     }
 }

@@ -174,6 +174,10 @@ pub async fn handle(svc: &Services, job: &Job, receive_count: u32) -> Result<(),
             )
             .await
         }
+        // A tick is not worth keeping: the schedule sends the next one.
+        Job::Expire {} => Err(HandlerError::Permanent(
+            "no expire handler in this build".into(),
+        )),
     }
 }
 

@@ -8,6 +8,8 @@ pub mod queues {
     pub const MM1_NOTIFY: &str = "mm1-notify";
     pub const MM7_OUT: &str = "mm7-out";
     pub const ALL: [&str; 4] = [INGEST, MM4_OUT, MM1_NOTIFY, MM7_OUT];
+    /// Scheduled expiry ticks (on AWS an EventBridge schedule sends `{"job":"expire"}`).
+    pub const EXPIRE: &str = "expire";
     /// The dead-letter queue of `queue`.
     pub fn dead_letter(queue: &str) -> String {
         format!("{queue}-dlq")
@@ -59,10 +61,28 @@ pub trait Queue: Send + Sync {
         visibility: Duration,
         wait: Duration,
     ) -> Result<Vec<QueueMessage>, QueueError>;
+    /// Enqueues several bodies at once (SQS: `SendMessageBatch`, ten a request), all
+    /// visible at once; ids in input order. On `Err` some bodies may have been sent:
+    /// callers retry the whole batch, and receivers are idempotent anyway.
+    async fn send_batch(&self, queue: &str, bodies: &[&[u8]]) -> Result<Vec<String>, QueueError> {
+        let mut ids = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            ids.push(self.send(queue, body, Duration::ZERO).await?);
+        }
+        Ok(ids)
+    }
     /// Acknowledges a processed message.
+    ///
+    /// With the receipt of an earlier delivery (the visibility timeout ran out and the
+    /// message was delivered again) or of a message already deleted, an adapter that
+    /// can tell answers [`QueueError::StaleReceipt`] and leaves the message alone. SQS
+    /// cannot always tell: it answers success, and may delete the message anyway (see
+    /// [`contract::StaleReceipts`](super::contract::StaleReceipts)). Handlers are
+    /// idempotent, so either is safe; a receipt no delivery ever had is always
+    /// `StaleReceipt`.
     async fn delete(&self, queue: &str, receipt: &str) -> Result<(), QueueError>;
     /// Changes when an in-flight message becomes visible again (backoff: `Duration`
-    /// until retry; zero returns it at once).
+    /// until retry; zero returns it at once). Stale receipts as for [`Queue::delete`].
     async fn set_visibility(
         &self,
         queue: &str,
