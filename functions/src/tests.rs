@@ -271,8 +271,8 @@ async fn a_missing_pdu_is_a_permanent_failure_and_not_retried() {
     assert!(rig.mm4.sent().is_empty());
 }
 
-/// The functions whose handlers are not in this build: the answer follows what
-/// `handlers::handle` says for each job (retry on `Transient`, acknowledge otherwise).
+/// The other functions: the answer follows what `handlers::handle` says for each job
+/// (retry on `Transient`, acknowledge otherwise).
 #[tokio::test]
 async fn other_function_events_follow_the_handler_outcome() {
     for (function, queue, case) in [

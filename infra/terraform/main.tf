@@ -37,13 +37,16 @@ locals {
   # The environment every function and container reads (README.md, "Environment").
   common_env = merge(
     {
-      MMSC_BUCKET     = aws_s3_bucket.content.id
-      MMSC_TABLE      = aws_dynamodb_table.state.name
-      MMSC_CONFIG_S3  = "s3://${aws_s3_bucket.content.id}/${var.config_object_key}"
-      MMSC_LOG_FORMAT = "json"
-      RUST_LOG        = var.rust_log
+      MMSC_AWS_BUCKET       = aws_s3_bucket.content.id
+      MMSC_AWS_TABLE        = aws_dynamodb_table.state.name
+      MMSC_AWS_QUEUE_PREFIX = "${var.name}-"
+      # Queue URLs are <this><MMSC_AWS_QUEUE_PREFIX><queue>: no GetQueueUrl at cold start.
+      MMSC_AWS_QUEUE_URL_PREFIX = trimsuffix(aws_sqs_queue.work["ingest"].url, "${var.name}-ingest")
+      MMSC_AWS_KMS_KEY_ID       = local.kms_key_arn
+      MMSC_CONFIG_S3            = "s3://${aws_s3_bucket.content.id}/${var.config_object_key}"
+      MMSC_LOG_FORMAT           = "json"
+      RUST_LOG                  = var.rust_log
     },
-    { for q in local.queue_names : "MMSC_QUEUE_URL_${upper(replace(q, "-", "_"))}" => aws_sqs_queue.work[q].url },
     local.sidecar_enabled ? { MMSC_DIAMETER_SIDECAR_URL = "http://diameter-sidecar.${var.name}.internal:${var.sidecar_port}" } : {},
   )
 

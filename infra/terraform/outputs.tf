@@ -29,7 +29,7 @@ output "mm1_url" {
 }
 
 output "queue_urls" {
-  description = "Work queue URLs by queue name (MMSC_QUEUE_URL_*)."
+  description = "Work queue URLs by queue name."
   value       = { for q, r in aws_sqs_queue.work : q => r.url }
 }
 
@@ -39,12 +39,12 @@ output "dead_letter_queue_urls" {
 }
 
 output "bucket" {
-  description = "Content bucket name (MMSC_BUCKET)."
+  description = "Content bucket name (MMSC_AWS_BUCKET)."
   value       = aws_s3_bucket.content.id
 }
 
 output "table" {
-  description = "DynamoDB state table name (MMSC_TABLE)."
+  description = "DynamoDB state table name (MMSC_AWS_TABLE)."
   value       = aws_dynamodb_table.state.name
 }
 

@@ -16,9 +16,14 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{error, info};
 
-/// Queues the local event source polls (the handlers of this build; mm1-notify and
-/// mm7-out jobs wait in their queues, as with the embedded backend).
-const POLLED: [&str; 2] = [queues::INGEST, queues::MM4_OUT];
+/// Queues the local event source polls: every queue with a worker in the embedded
+/// backend (the `expire` queue is fed by a schedule on AWS only).
+const POLLED: [&str; 4] = [
+    queues::INGEST,
+    queues::MM4_OUT,
+    queues::MM1_NOTIFY,
+    queues::MM7_OUT,
+];
 
 pub async fn serve(cfg: Config, create_resources: bool) -> Result<std::process::ExitCode> {
     let cfg = Arc::new(cfg);
@@ -80,12 +85,23 @@ pub async fn serve(cfg: Config, create_resources: bool) -> Result<std::process::
         )
         .context("setting up the SMTP front")?,
     );
-    let http = Arc::new(http_front::HttpFront::new(
-        &cfg,
-        svc.state.clone(),
-        svc.queue.clone(),
-        clock.clone(),
-    ));
+    let http = Arc::new(
+        http_front::HttpFront::new(&cfg, svc.state.clone(), svc.queue.clone(), clock.clone())
+            .with_mm7(http_front::mm7::Mm7Front::new(
+                cfg.clone(),
+                svc.objects.clone(),
+                svc.state.clone(),
+                svc.queue.clone(),
+                clock.clone(),
+            ))
+            .with_mm1(http_front::mm1::Mm1Front::new(
+                cfg.clone(),
+                svc.objects.clone(),
+                svc.state.clone(),
+                svc.queue.clone(),
+                clock.clone(),
+            )),
+    );
     info!(smtp = %smtp_listener.local_addr()?, http = %http_listener.local_addr()?, "listening");
 
     let mut tasks = tokio::task::JoinSet::new();

@@ -350,10 +350,16 @@ def cmd_moto(args):
                 errors.append(f"queue {name}: redrive policy {redrive} does not point at its DLQ")
             if "KmsMasterKeyId" not in attrs:
                 errors.append(f"queue {name}: not encrypted with the module's KMS key")
-            env = out["env_exports"]["value"]
-            var = "MMSC_QUEUE_URL_" + name.upper().replace("-", "_")
-            if f"export {var}='{url}'" not in env:
-                errors.append(f"env_exports lacks {var}={url}")
+            # The code builds queue URLs as <MMSC_AWS_QUEUE_URL_PREFIX><MMSC_AWS_QUEUE_PREFIX><queue>.
+            env = dict(
+                line[len("export "):].split("=", 1)
+                for line in out["env_exports"]["value"].splitlines()
+                if line.startswith("export MMSC_")
+            )
+            env = {k: v.strip("'") for k, v in env.items()}
+            built = env.get("MMSC_AWS_QUEUE_URL_PREFIX", "") + env.get("MMSC_AWS_QUEUE_PREFIX", "") + name
+            if built != url:
+                errors.append(f"env_exports gives queue URL {built!r} for {name}, the queue is {url}")
         bucket = out["bucket"]["value"]
         enc = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
         if enc["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] != "aws:kms":
