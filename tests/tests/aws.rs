@@ -306,8 +306,20 @@ async fn smtp_front_answers_451_when_s3_refuses_the_pdu() {
             .await
             .unwrap();
     assert_eq!(code, 451, "{reply}");
-    // Nothing was queued for a message that was not stored.
-    assert_eq!(svc.queue.depth(queues::INGEST).await.unwrap(), 0);
+    // The job was written at the same time as the (refused) object: it is left pointing
+    // at no object, and the ingest handler waits out its grace period, then drops it.
+    assert_eq!(svc.queue.depth(queues::INGEST).await.unwrap(), 1);
+    let left = svc
+        .queue
+        .receive(queues::INGEST, 1, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap();
+    let Ok(mmsc_shared::domain::Job::Ingest { object_key, .. }) =
+        mmsc_shared::domain::Job::from_bytes(&left[0].body)
+    else {
+        panic!("not an ingest job");
+    };
+    assert_eq!(svc.objects.get(&object_key).await.unwrap(), None);
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), serving).await;
 }

@@ -197,9 +197,19 @@ async fn content_part(svc: &Services, msg: &MessageRecord) -> Result<Option<Part
                 p
             }))
         }
-        Origin::Mm1 { .. } => Err(HandlerError::Permanent(
-            "delivering MM1-originated messages to a VASP needs the MM1 content path".into(),
-        )),
+        Origin::Mm1 { .. } => {
+            // The stored m-send.req (WSP binary): its parts as one MIME entity.
+            let raw = svc.objects.get(&msg.content_key).await?.ok_or_else(|| {
+                HandlerError::Permanent(format!("content {} is missing", msg.content_key))
+            })?;
+            let loaded = super::mm1::notify::load_raw(&raw).map_err(HandlerError::Permanent)?;
+            if loaded.content.parts.is_empty() {
+                return Ok(None);
+            }
+            let boundary = format!("mm7-{}", msg.id);
+            let (ct, body) = super::mm1::content::to_mime(&loaded.content, &boundary);
+            Ok(Some(Part::new(&ct, Some(&cid), body)))
+        }
     }
 }
 

@@ -481,3 +481,56 @@ async fn relays_a_partner_read_report_to_the_vasp() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn an_mm1_message_to_a_short_code_reaches_the_vasp_as_deliver_req() {
+    use crate::codec::mm1::{
+        Body, Codec, ContentType, FromValue, MSendReq, MmsAddress, MmsVersion,
+    };
+    let (port, seen) = vasp_endpoint(1000).await;
+    let rig = rig(port).await;
+    let req = MSendReq::new(
+        "tx-mm1-vasp".into(),
+        MmsVersion::V1_2,
+        FromValue::InsertAddress,
+        ContentType::new("text/plain"),
+        Body::Single(b"VOTE 7".to_vec()),
+    )
+    .with_to(MmsAddress::new("777/TYPE=PLMN"));
+    let id = MessageId::generate();
+    let key = super::super::mm1::submit::object_key(&id);
+    rig.svc
+        .objects
+        .put(
+            &key,
+            req.to_bytes().unwrap().into(),
+            "application/vnd.wap.mms-message",
+        )
+        .await
+        .unwrap();
+    let job = Job::Ingest {
+        interface: Interface::Mm1,
+        object_key: key,
+        peer: "+447700900123".into(),
+        remote_addr: None,
+        mail_from: None,
+        rcpt_to: vec![],
+        received_at: rig.svc.clock.now(),
+    };
+    handle(&rig.svc, &job, 1).await.unwrap();
+    let deliver = rig
+        .jobs(queues::MM7_OUT)
+        .await
+        .into_iter()
+        .find(|j| matches!(j, Job::Mm7Out { vasp, .. } if vasp == "other"))
+        .expect("an mm7-out job for the short code's VASP");
+    handle(&rig.svc, &deliver, 1).await.unwrap();
+    let body = seen.lock().unwrap()[0].clone();
+    assert!(
+        body.contains("DeliverReq")
+            && body.contains("<ShortCode>777</ShortCode>")
+            && body.contains("VOTE 7")
+            && body.contains("+447700900123"),
+        "{body}"
+    );
+}

@@ -444,15 +444,16 @@ async fn read_rec(svc: &Services, from: Address, ind: MReadRecInd) -> Result<(),
             Ok(())
         }
         Origin::Mm7 { vasp } => {
-            records
-                .event(
-                    &msg,
-                    "read-report-not-relayed",
-                    None,
-                    format!("MM7 read replies to VASP {vasp} are sent by the MM7 interface"),
-                )
-                .await?;
-            Ok(())
+            // As for MM4 read reports: an MM7 ReadReplyReq to the VASP that asked.
+            crate::handlers::mm7_out::read_reply_to_vasp(
+                svc,
+                vasp,
+                &msg,
+                Some(&reader.address),
+                status,
+                None,
+            )
+            .await
         }
     }
 }
