@@ -495,7 +495,7 @@ pub(crate) async fn charge_or_reject(
     Ok(true)
 }
 
-async fn set_route(
+pub(crate) async fn set_route(
     svc: &Services,
     msg: &MessageRecord,
     index: u32,

@@ -3,6 +3,7 @@
 //! HTTP front (`in/mm7/<day>/<our message id>[.replace-<n>].mm7`, a MIME entity: the
 //! request's Content-Type, an empty line, the HTTP body).
 
+use super::ingest::set_route;
 use super::outbound::{envelope_address, mm4_message_id, send_mm4, transaction_id};
 use super::records::{AliasKind, AliasRecord, message_pk};
 use super::{HandlerError, Services};
@@ -287,36 +288,12 @@ pub async fn charge_acceptance(
     msg: &MessageRecord,
     req: &SubmitReq,
 ) -> Result<(), HandlerError> {
-    let service_code = req.service_code.as_deref();
     let charge_recipients = req
         .charged_party
         .as_deref()
         .is_some_and(|p| p.eq_ignore_ascii_case("recipient"));
-    if let Some(reason) =
-        crate::charging::charge_message_acceptance(svc, msg, service_code, charge_recipients)
-            .await?
-    {
-        let records = svc.records();
-        let Some(view) = records.load(&msg.id).await? else {
-            return Ok(());
-        };
-        for r in view
-            .recipients
-            .iter()
-            .filter(|r| r.state == RecipientState::Accepted)
-        {
-            set_route(
-                svc,
-                msg,
-                r.index,
-                RecipientState::Rejected,
-                None,
-                &reason,
-                None,
-            )
-            .await?;
-        }
-    }
+    super::ingest::charge_or_reject(svc, msg, req.service_code.as_deref(), charge_recipients)
+        .await?;
     Ok(())
 }
 
@@ -484,43 +461,6 @@ async fn route(
             )
             .await?;
         }
-    }
-    Ok(())
-}
-
-async fn set_route(
-    svc: &Services,
-    msg: &MessageRecord,
-    index: u32,
-    state: RecipientState,
-    direction: Option<Direction>,
-    reason: &str,
-    txid: Option<&str>,
-) -> Result<(), HandlerError> {
-    let records = svc.records();
-    let now = svc.clock.now();
-    let changed = records
-        .update_recipient(msg, index, |r| {
-            if r.state != RecipientState::Accepted {
-                return Ok::<bool, ()>(false);
-            }
-            if r.advance(state, Some(reason.to_string()), now).is_err() {
-                return Ok(false);
-            }
-            r.direction = direction.clone();
-            r.our_transaction_id = txid.map(String::from);
-            Ok(true)
-        })
-        .await?;
-    if let Ok((r, true)) = changed {
-        let kind = if state == RecipientState::Rejected {
-            "rejected"
-        } else {
-            "routed"
-        };
-        records
-            .event(msg, kind, Some(r.address.redacted()), reason)
-            .await?;
     }
     Ok(())
 }

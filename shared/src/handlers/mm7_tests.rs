@@ -293,9 +293,17 @@ async fn routes_charges_and_delivers_a_submit() {
         text.contains("X-Mms-VASP-ID: acme") && text.contains("Hello"),
         "{text}"
     );
-    // Charged per recipient, the recipient paying, with the service code.
+    // Charged per recipient, the recipient paying, with the service code; the
+    // recipient no route reaches is refunded (event mode, refund_on_failure).
     let charges = rig.charging.seen.lock().unwrap().clone();
-    assert_eq!(charges.len(), 4);
+    assert_eq!(charges.len(), 5, "{charges:?}");
+    assert!(
+        charges[..4]
+            .iter()
+            .all(|c| c.op == crate::ports::ChargingOp::Event)
+    );
+    assert_eq!(charges[4].op, crate::ports::ChargingOp::Refund);
+    assert_eq!(charges[4].recipient.key(), "+999");
     assert_eq!(charges[0].service_code.as_deref(), Some("gold"));
     assert_eq!(charges[0].subscriber.key(), "+447700900123");
     // A repeated job changes nothing and charges under the same keys.
