@@ -27,7 +27,8 @@ fn objects_stored(m: &Mmsc) -> usize {
             })
             .unwrap_or(0)
     }
-    let db = m.data_dir.join("objects").join("~inline.db");
+    // Objects up to 64 KiB live in the queue's database (one commit with their job).
+    let db = m.data_dir.join("queue.db");
     let out = std::process::Command::new("python3")
         .args(["-c", "import sqlite3,sys; print(sqlite3.connect('file:'+sys.argv[1]+'?mode=ro', uri=True).execute(\"select count(*) from objects where key like '%.eml'\").fetchone()[0])"])
         .arg(&db)
