@@ -76,51 +76,19 @@ pub async fn serve(cfg: Config, create_resources: bool) -> Result<std::process::
                 cfg.http.listen
             )
         })?;
-    let smtp = Arc::new(
-        smtp_front::SmtpFront::new(
-            cfg.clone(),
-            svc.objects.clone(),
-            svc.queue.clone(),
-            clock.clone(),
-        )
-        .context("setting up the SMTP front")?,
-    );
-    let http = Arc::new(
-        http_front::HttpFront::new(&cfg, svc.state.clone(), svc.queue.clone(), clock.clone())
-            .with_mm7(http_front::mm7::Mm7Front::new(
-                cfg.clone(),
-                svc.objects.clone(),
-                svc.state.clone(),
-                svc.queue.clone(),
-                clock.clone(),
-            ))
-            .with_mm1(http_front::mm1::Mm1Front::new(
-                cfg.clone(),
-                svc.objects.clone(),
-                svc.state.clone(),
-                svc.queue.clone(),
-                clock.clone(),
-            )),
-    );
-    info!(smtp = %smtp_listener.local_addr()?, http = %http_listener.local_addr()?, "listening");
-
     let mut tasks = tokio::task::JoinSet::new();
-    {
-        let rx = stop_rx.clone();
-        tasks.spawn(async move {
-            if let Err(e) = smtp.serve(smtp_listener, rx).await {
-                error!(error = %e, "SMTP front stopped with an error");
-            }
-        });
-    }
-    {
-        let rx = stop_rx.clone();
-        tasks.spawn(async move {
-            if let Err(e) = http.serve(http_listener, rx).await {
-                error!(error = %e, "HTTP front stopped with an error");
-            }
-        });
-    }
+    crate::spawn_fronts(
+        &mut tasks,
+        &cfg,
+        crate::Ports {
+            objects: svc.objects.clone(),
+            state: svc.state.clone(),
+            queue: svc.queue.clone(),
+            clock: clock.clone(),
+        },
+        (smtp_listener, http_listener),
+        &stop_rx,
+    )?;
     let settings = WorkerSettings::from_config(&cfg);
     for q in POLLED {
         let source = EventSource {

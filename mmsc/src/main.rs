@@ -258,56 +258,19 @@ async fn serve(
                 cfg.http.listen
             )
         })?;
-    let smtp = Arc::new(
-        smtp_front::SmtpFront::new(
-            cfg.clone(),
-            backend.objects.clone(),
-            backend.queue.clone(),
-            clock.clone(),
-        )
-        .context("setting up the SMTP front")?,
-    );
-    let http = Arc::new(
-        http_front::HttpFront::new(
-            &cfg,
-            backend.state.clone(),
-            backend.queue.clone(),
-            clock.clone(),
-        )
-        .with_mm7(http_front::mm7::Mm7Front::new(
-            cfg.clone(),
-            backend.objects.clone(),
-            backend.state.clone(),
-            backend.queue.clone(),
-            clock.clone(),
-        ))
-        .with_mm1(http_front::mm1::Mm1Front::new(
-            cfg.clone(),
-            backend.objects.clone(),
-            backend.state.clone(),
-            backend.queue.clone(),
-            clock.clone(),
-        )),
-    );
-    info!(smtp = %smtp_listener.local_addr()?, http = %http_listener.local_addr()?, "listening");
-
     let mut tasks = tokio::task::JoinSet::new();
-    {
-        let rx = stop_rx.clone();
-        tasks.spawn(async move {
-            if let Err(e) = smtp.serve(smtp_listener, rx).await {
-                error!(error = %e, "SMTP front stopped with an error");
-            }
-        });
-    }
-    {
-        let rx = stop_rx.clone();
-        tasks.spawn(async move {
-            if let Err(e) = http.serve(http_listener, rx).await {
-                error!(error = %e, "HTTP front stopped with an error");
-            }
-        });
-    }
+    spawn_fronts(
+        &mut tasks,
+        &cfg,
+        Ports {
+            objects: backend.objects.clone(),
+            state: backend.state.clone(),
+            queue: backend.queue.clone(),
+            clock: clock.clone(),
+        },
+        (smtp_listener, http_listener),
+        &stop_rx,
+    )?;
     let settings = WorkerSettings::from_config(&cfg);
     for q in [
         queues::INGEST,
@@ -395,4 +358,65 @@ async fn trace_cmd(
         print!("{}", trace::render_text(&view));
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The ports the fronts write to.
+pub(crate) struct Ports {
+    pub objects: Arc<dyn mmsc_shared::ports::ObjectStore>,
+    pub state: Arc<dyn mmsc_shared::ports::StateStore>,
+    pub queue: Arc<dyn mmsc_shared::ports::Queue>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Starts the SMTP front and the HTTP front (health, admin, `/mm7`, `/mm1`) on their
+/// listeners; both stop when `stop` turns true. Shared by both backends.
+pub(crate) fn spawn_fronts(
+    tasks: &mut tokio::task::JoinSet<()>,
+    cfg: &Arc<Config>,
+    p: Ports,
+    (smtp_listener, http_listener): (tokio::net::TcpListener, tokio::net::TcpListener),
+    stop: &watch::Receiver<bool>,
+) -> Result<()> {
+    let smtp = Arc::new(
+        smtp_front::SmtpFront::new(
+            cfg.clone(),
+            p.objects.clone(),
+            p.queue.clone(),
+            p.clock.clone(),
+        )
+        .context("setting up the SMTP front")?,
+    );
+    let mm7 = http_front::mm7::Mm7Front::new(
+        cfg.clone(),
+        p.objects.clone(),
+        p.state.clone(),
+        p.queue.clone(),
+        p.clock.clone(),
+    );
+    let mm1 = http_front::mm1::Mm1Front::new(
+        cfg.clone(),
+        p.objects,
+        p.state.clone(),
+        p.queue.clone(),
+        p.clock.clone(),
+    );
+    let http = Arc::new(
+        http_front::HttpFront::new(cfg, p.state, p.queue, p.clock)
+            .with_mm7(mm7)
+            .with_mm1(mm1),
+    );
+    info!(smtp = %smtp_listener.local_addr()?, http = %http_listener.local_addr()?, "listening");
+    let rx = stop.clone();
+    tasks.spawn(async move {
+        if let Err(e) = smtp.serve(smtp_listener, rx).await {
+            error!(error = %e, "SMTP front stopped with an error");
+        }
+    });
+    let rx = stop.clone();
+    tasks.spawn(async move {
+        if let Err(e) = http.serve(http_listener, rx).await {
+            error!(error = %e, "HTTP front stopped with an error");
+        }
+    });
+    Ok(())
 }
