@@ -231,6 +231,21 @@ pub struct RecipientRecord {
 }
 
 impl RecipientRecord {
+    /// Recipient `index` of message `message_id`, just accepted (not yet routed).
+    pub fn accepted(message_id: &MessageId, index: u32, address: Address, now: Timestamp) -> Self {
+        RecipientRecord {
+            message_id: message_id.clone(),
+            index,
+            address,
+            state: RecipientState::Accepted,
+            direction: None,
+            reason: None,
+            our_transaction_id: None,
+            attempts: 0,
+            updated_at: now,
+        }
+    }
+
     /// Applies a state change, keeping the reason and time; refuses illegal moves.
     pub fn advance(
         &mut self,

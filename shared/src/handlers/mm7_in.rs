@@ -224,17 +224,7 @@ async fn submit(
             let rcpts: Vec<RecipientRecord> = addrs
                 .into_iter()
                 .enumerate()
-                .map(|(i, address)| RecipientRecord {
-                    message_id: id.clone(),
-                    index: i as u32,
-                    address,
-                    state: RecipientState::Accepted,
-                    direction: None,
-                    reason: None,
-                    our_transaction_id: None,
-                    attempts: 0,
-                    updated_at: now,
-                })
+                .map(|(i, address)| RecipientRecord::accepted(id, i as u32, address, now))
                 .collect();
             records.create_message(&m, &rcpts).await?;
             let ttl = records.ttl_for(&m);

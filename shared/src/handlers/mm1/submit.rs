@@ -16,7 +16,7 @@ use crate::codec::mm1::{
 use crate::codec::mm4::{self, Expiry, ForwardReq, Mm4Address, Mm4Pdu, ReadReplyReq};
 use crate::domain::{
     Address, MessageId, MessageRecord, MessageState, Origin, OutboundPdu, RecipientRecord,
-    RecipientState, Timestamp,
+    Timestamp,
 };
 use crate::handlers::outbound::{self, envelope_address, send_mm4, system_address, transaction_id};
 use crate::handlers::records::{AliasKind, AliasRecord, Claim};
@@ -170,17 +170,7 @@ async fn record(svc: &Services, n: NewMessage<'_>) -> Result<MessageRecord, Hand
     let rcpts: Vec<RecipientRecord> = addrs
         .into_iter()
         .enumerate()
-        .map(|(i, address)| RecipientRecord {
-            message_id: id.clone(),
-            index: i as u32,
-            address,
-            state: RecipientState::Accepted,
-            direction: None,
-            reason: None,
-            our_transaction_id: None,
-            attempts: 0,
-            updated_at: now,
-        })
+        .map(|(i, address)| RecipientRecord::accepted(&id, i as u32, address, now))
         .collect();
     records.create_message(&m, &rcpts).await?;
     let ttl = records.ttl_for(&m);
