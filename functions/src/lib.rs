@@ -18,12 +18,14 @@ pub mod local;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{LambdaEvent, service_fn};
+use mmsc_shared::adapters::aws::startup::{self, ConfigLoadError};
+pub use mmsc_shared::adapters::aws::startup::{ConfigSource, load_config};
 use mmsc_shared::adapters::aws::{AwsBackend, AwsContext, AwsResources, AwsSetupError};
 use mmsc_shared::adapters::smtp_out::SmtpMm4Transport;
 use mmsc_shared::config::{Config, LogFormat};
 use mmsc_shared::domain::Job;
 use mmsc_shared::handlers::{self, HandlerError, Services};
-use mmsc_shared::ports::{Clock, NoCharging, SystemClock};
+use mmsc_shared::ports::{Clock, SystemClock};
 use mmsc_shared::routing::Router;
 use mmsc_shared::worker::WorkerSettings;
 use std::sync::Arc;
@@ -31,25 +33,16 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tracing::{Instrument, error, info_span, warn};
 
-/// Environment variable: path of the configuration file.
-pub const CONFIG_PATH_ENV: &str = "MMSC_CONFIG";
-/// Environment variable: `s3://bucket/key` of the configuration file.
-pub const CONFIG_S3_ENV: &str = "MMSC_CONFIG_S3";
-
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("set {CONFIG_PATH_ENV} (a file) or {CONFIG_S3_ENV} (s3://bucket/key)")]
-    NoConfig,
-    #[error("{CONFIG_S3_ENV}={0:?} is not s3://bucket/key")]
-    BadS3Url(String),
-    #[error("reading the configuration {url}: {message}")]
-    ConfigFetch { url: String, message: String },
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] ConfigLoadError),
     #[error(transparent)]
     Aws(#[from] AwsSetupError),
     #[error("setting up outbound MM4: {0}")]
     Mm4(String),
+    #[error("setting up charging: {0}")]
+    Charging(String),
 }
 
 /// What a function keeps between invocations.
@@ -58,77 +51,6 @@ pub struct Function {
     pub svc: Arc<Services>,
     pub settings: WorkerSettings,
     pub aws: AwsContext,
-}
-
-/// Where the configuration comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigSource {
-    File(std::path::PathBuf),
-    S3 { bucket: String, key: String },
-}
-
-impl ConfigSource {
-    pub fn from_env() -> Result<Self, StartError> {
-        Self::from_vars(|k| std::env::var(k).ok())
-    }
-
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, StartError> {
-        if let Some(url) = var(CONFIG_S3_ENV).filter(|v| !v.is_empty()) {
-            let rest = url
-                .strip_prefix("s3://")
-                .ok_or_else(|| StartError::BadS3Url(url.clone()))?;
-            return match rest.split_once('/') {
-                Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => {
-                    Ok(ConfigSource::S3 {
-                        bucket: bucket.into(),
-                        key: key.into(),
-                    })
-                }
-                _ => Err(StartError::BadS3Url(url)),
-            };
-        }
-        match var(CONFIG_PATH_ENV).filter(|v| !v.is_empty()) {
-            Some(p) => Ok(ConfigSource::File(p.into())),
-            None => Err(StartError::NoConfig),
-        }
-    }
-}
-
-/// Reads the configuration once (cold start).
-pub async fn load_config(source: &ConfigSource, aws: &AwsContext) -> Result<Config, StartError> {
-    match source {
-        ConfigSource::File(path) => {
-            Config::load(path).map_err(|e| StartError::Config(e.to_string()))
-        }
-        ConfigSource::S3 { bucket, key } => {
-            let url = format!("s3://{bucket}/{key}");
-            let out = aws
-                .s3()
-                .get_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| StartError::ConfigFetch {
-                    url: url.clone(),
-                    message: mmsc_shared::adapters::aws::error_message(&e),
-                })?;
-            let body = out
-                .body
-                .collect()
-                .await
-                .map_err(|e| StartError::ConfigFetch {
-                    url: url.clone(),
-                    message: e.to_string(),
-                })?
-                .into_bytes();
-            let text = String::from_utf8(body.to_vec()).map_err(|_| StartError::ConfigFetch {
-                url: url.clone(),
-                message: "not UTF-8".into(),
-            })?;
-            Config::from_toml(&text, &url).map_err(|e| StartError::Config(e.to_string()))
-        }
-    }
 }
 
 /// The handler services on the AWS adapters.
@@ -147,7 +69,9 @@ pub fn services(
         objects: backend.objects,
         state: backend.state,
         queue: backend.queue,
-        charging: Arc::new(NoCharging),
+        // On AWS `charging.sidecar_url` points at the diameter-sidecar service: the
+        // functions never hold Diameter connections themselves.
+        charging: mmsc_shared::charging::adapter(&cfg.charging).map_err(StartError::Charging)?,
         clock,
         mm4: Arc::new(mm4),
     }))
@@ -156,9 +80,8 @@ pub fn services(
 impl Function {
     /// Cold start: configuration, SDK clients and handler services, once.
     pub async fn from_env(queue: &'static str) -> Result<Self, StartError> {
-        let source = ConfigSource::from_env()?;
-        let aws = AwsContext::load(None).await?;
-        let cfg = Arc::new(load_config(&source, &aws).await?);
+        let (aws, cfg) = startup::from_env().await?;
+        let cfg = Arc::new(cfg);
         let svc = services(cfg.clone(), &aws, Arc::new(SystemClock))?;
         Ok(Function {
             queue,

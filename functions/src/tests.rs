@@ -7,7 +7,7 @@ use mmsc_shared::adapters::embedded::EmbeddedBackend;
 use mmsc_shared::codec::mm4::Mm4Pdu;
 use mmsc_shared::config::PartnerConfig;
 use mmsc_shared::domain::{RecipientState, Timestamp};
-use mmsc_shared::ports::{ManualClock, queues};
+use mmsc_shared::ports::{ManualClock, NoCharging, queues};
 use mmsc_shared::test_support::RecordingTransport;
 use std::path::{Path, PathBuf};
 
@@ -296,48 +296,6 @@ async fn other_function_events_follow_the_handler_outcome() {
         let resp = handle_batch(&rig.svc, queue, &settings(), ev).await;
         assert_eq!(failures(&resp), want, "{function}/{case}");
     }
-}
-
-#[test]
-fn config_source_comes_from_the_environment() {
-    let vars = |pairs: &'static [(&'static str, &'static str)]| {
-        move |k: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    };
-    assert_eq!(
-        ConfigSource::from_vars(vars(&[("MMSC_CONFIG", "/etc/mmsc.toml")])).unwrap(),
-        ConfigSource::File("/etc/mmsc.toml".into())
-    );
-    assert_eq!(
-        ConfigSource::from_vars(vars(&[
-            ("MMSC_CONFIG", "/etc/mmsc.toml"),
-            ("MMSC_CONFIG_S3", "s3://cfg-bucket/mmsc/prod.toml")
-        ]))
-        .unwrap(),
-        ConfigSource::S3 {
-            bucket: "cfg-bucket".into(),
-            key: "mmsc/prod.toml".into()
-        }
-    );
-    for bad in ["cfg-bucket/key", "s3://bucket", "s3:///key", "s3://bucket/"] {
-        let pairs: &'static [(&str, &str)] =
-            Box::leak(vec![("MMSC_CONFIG_S3", bad)].into_boxed_slice());
-        assert!(
-            matches!(
-                ConfigSource::from_vars(vars(pairs)),
-                Err(StartError::BadS3Url(_))
-            ),
-            "{bad}"
-        );
-    }
-    assert!(matches!(
-        ConfigSource::from_vars(|_| None),
-        Err(StartError::NoConfig)
-    ));
 }
 
 #[test]

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use mmsc_shared::adapters::embedded::EmbeddedBackend;
 use mmsc_shared::adapters::smtp_out::SmtpMm4Transport;
-use mmsc_shared::config::{Config, LogFormat};
+use mmsc_shared::config::Config;
 use mmsc_shared::handlers::records::Records;
 use mmsc_shared::handlers::{Services, trace};
 use mmsc_shared::ports::{Clock, SystemClock, queues};
@@ -187,15 +187,7 @@ fn load_config(path: Option<&Path>, data_dir: Option<PathBuf>) -> Result<(Config
 }
 
 fn init_tracing(cfg: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.filter));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match cfg.log.format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    mmsc_shared::process::init_logging(&cfg.log);
 }
 
 async fn serve(
@@ -307,14 +299,9 @@ async fn serve(
 }
 
 async fn wait_for_signal() -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => info!("SIGTERM"),
-        _ = int.recv() => info!("SIGINT"),
-    }
-    Ok(())
+    mmsc_shared::process::stop_signal()
+        .await
+        .context("installing the signal handlers")
 }
 
 async fn trace_cmd(
@@ -386,25 +373,9 @@ pub(crate) fn spawn_fronts(
         )
         .context("setting up the SMTP front")?,
     );
-    let mm7 = http_front::mm7::Mm7Front::new(
-        cfg.clone(),
-        p.objects.clone(),
-        p.state.clone(),
-        p.queue.clone(),
-        p.clock.clone(),
-    );
-    let mm1 = http_front::mm1::Mm1Front::new(
-        cfg.clone(),
-        p.objects,
-        p.state.clone(),
-        p.queue.clone(),
-        p.clock.clone(),
-    );
-    let http = Arc::new(
-        http_front::HttpFront::new(cfg, p.state, p.queue, p.clock)
-            .with_mm7(mm7)
-            .with_mm1(mm1),
-    );
+    let http = Arc::new(http_front::HttpFront::complete(
+        cfg, p.objects, p.state, p.queue, p.clock,
+    ));
     info!(smtp = %smtp_listener.local_addr()?, http = %http_listener.local_addr()?, "listening");
     let rx = stop.clone();
     tasks.spawn(async move {

@@ -13,6 +13,7 @@ pub mod diameter_peer;
 pub mod domain;
 pub mod handlers;
 pub mod ports;
+pub mod process;
 pub mod routing;
 pub mod test_support;
 pub mod worker;

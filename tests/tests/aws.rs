@@ -7,6 +7,10 @@
 //!    and operation.
 //! 2. The `mmsc serve --backend aws --create-resources` binary with its local SQS event
 //!    source, configured only through the standard AWS environment.
+//! 3. The container binaries `smtp-front` and `http-front` alone, configured the way
+//!    the ECS task definitions configure them (configuration object in S3,
+//!    `MMSC_*_LISTEN`, `MMSC_AWS_*`): an MM4 message and an MM7 submission each end up
+//!    as an object in S3 and a job on the SQS ingest queue; SIGTERM stops them cleanly.
 //!
 //! Needs moto and aiosmtpd (`tests/setup-peers.sh`).
 #![allow(clippy::unwrap_used)]
@@ -384,6 +388,282 @@ fn mmsc_serve_backend_aws_runs_the_local_loop_against_moto() {
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     assert!(status.success(), "mmsc exit {status}:\n{log}");
     assert!(log.contains("local SQS event sources running"), "{log}");
+}
+
+/// A deployed container: its binary with the environment ECS gives it.
+fn container(
+    name: &str,
+    moto: &MotoServer,
+    res: &AwsResources,
+    env: &[(&str, String)],
+    log: &std::path::Path,
+) -> std::process::Child {
+    let mut cmd = Command::new(common::workspace_bin(name));
+    cmd.env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        .env_remove("MMSC_CONFIG")
+        .env_remove("MMSC_CONFIG_S3")
+        .env("MMSC_AWS_BUCKET", &res.bucket)
+        .env("MMSC_AWS_TABLE", &res.table)
+        .env("MMSC_AWS_QUEUE_PREFIX", &res.queue_prefix)
+        .env("MMSC_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+fn wait_listening(child: &mut std::process::Child, port: u16, log: &std::path::Path) {
+    wait_until(
+        "a container binary's listener",
+        Duration::from_secs(60),
+        || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "exited with {status}:\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .is_ok()
+                .then_some(())
+        },
+    );
+}
+
+fn terminate(mut child: std::process::Child, log: &std::path::Path) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    assert!(status.success(), "exit {status}:\n{text}");
+    assert!(text.contains("stopped"), "{text}");
+}
+
+/// The ingest jobs on the queue now, with the stored object each names.
+async fn ingest_jobs(svc: &Services, want: usize) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while out.len() < want && std::time::Instant::now() < deadline {
+        for m in svc
+            .queue
+            .receive(
+                queues::INGEST,
+                10,
+                Duration::from_secs(60),
+                Duration::from_secs(1),
+            )
+            .await
+            .unwrap()
+        {
+            let mmsc_shared::domain::Job::Ingest {
+                interface,
+                object_key,
+                ..
+            } = mmsc_shared::domain::Job::from_bytes(&m.body).unwrap()
+            else {
+                panic!("not an ingest job");
+            };
+            let body = svc.objects.get(&object_key).await.unwrap().expect("object");
+            out.push((format!("{interface:?}"), body.to_vec()));
+            svc.queue.delete(queues::INGEST, &m.receipt).await.unwrap();
+        }
+    }
+    assert_eq!(out.len(), want, "ingest jobs");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn container_binaries_store_and_queue_on_the_aws_backend() {
+    require_peers();
+    assert!(
+        common::require_tool("curl"),
+        "curl is missing: run tests/setup-peers.sh"
+    );
+    let moto = moto();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = run_id();
+    let cfg = config(free_port(), &run);
+    let ctx = AwsContext::local(&moto.endpoint());
+    let res = AwsResources::from_config_and_env(&cfg.aws, |_| None).unwrap();
+    provision::create_resources(
+        &ctx,
+        &res,
+        &provision::DEPLOYMENT_QUEUES,
+        5,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    // The configuration object Terraform's deployment reads (MMSC_CONFIG_S3), with a
+    // VASP for the MM7 submission.
+    let toml = format!(
+        "{}\n[[vasps]]\nid = \"acme\"\nshort_codes = [\"12345\"]\ncredentials = {{ username = \"acme\", password = \"s3cret\" }}\nallowed_networks = [\"127.0.0.0/8\"]\n",
+        toml_config(&cfg)
+    );
+    ctx.s3()
+        .put_object()
+        .bucket(&res.bucket)
+        .key("config/mmsc.toml")
+        .body(toml.clone().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let cfg_url = format!("s3://{}/config/mmsc.toml", res.bucket);
+    let cfg_file = tmp.path().join("mmsc.toml");
+    std::fs::write(&cfg_file, &toml).unwrap();
+
+    // A configuration that is not there: exit 2, naming it.
+    let bad_log = tmp.path().join("bad.log");
+    let status = container(
+        "smtp-front",
+        &moto,
+        &res,
+        &[("MMSC_CONFIG_S3", format!("s3://{}/nope.toml", res.bucket))],
+        &bad_log,
+    )
+    .wait()
+    .unwrap();
+    let text = std::fs::read_to_string(&bad_log).unwrap();
+    assert_eq!(status.code(), Some(2), "{text}");
+    assert!(text.contains("nope.toml"), "{text}");
+
+    let smtp_port = free_port();
+    let http_port = free_port();
+    let smtp_log = tmp.path().join("smtp-front.log");
+    let http_log = tmp.path().join("http-front.log");
+    let mut smtp = container(
+        "smtp-front",
+        &moto,
+        &res,
+        &[
+            ("MMSC_CONFIG_S3", cfg_url),
+            ("MMSC_SMTP_LISTEN", format!("127.0.0.1:{smtp_port}")),
+        ],
+        &smtp_log,
+    );
+    let mut http = container(
+        "http-front",
+        &moto,
+        &res,
+        &[
+            ("MMSC_CONFIG", cfg_file.display().to_string()),
+            ("MMSC_HTTP_LISTEN", format!("127.0.0.1:{http_port}")),
+        ],
+        &http_log,
+    );
+    wait_listening(&mut smtp, smtp_port, &smtp_log);
+    wait_listening(&mut http, http_port, &http_log);
+
+    // MM4 over SMTP: 250 only once S3 and SQS hold it.
+    let (code, reply) =
+        tokio::task::spawn_blocking(move || smtplib_send(smtp_port, FROM, &[TO], &sample_pdu()))
+            .await
+            .unwrap();
+    assert_eq!(code, 250, "{reply}");
+    let svc = mmsc_functions::services(Arc::new(cfg.clone()), &ctx, Arc::new(SystemClock)).unwrap();
+    let jobs = ingest_jobs(&svc, 1).await;
+    assert_eq!(jobs[0].0, "Mm4");
+    let stored = String::from_utf8_lossy(&jobs[0].1);
+    assert!(
+        stored.contains("X-Mms-Transaction-ID: \"60755231.94578772@mmsc\""),
+        "{stored}"
+    );
+
+    // The HTTP front: health, then an MM7 SubmitReq answered 1000 after S3 + SQS.
+    let curl = |args: &[&str]| {
+        let out = Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}"])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse::<u16>().unwrap_or(0), body.to_string())
+    };
+    let (code, body) = curl(&[&format!("http://127.0.0.1:{http_port}/health")]);
+    assert_eq!(code, 200, "{body}");
+    let ns = "http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-6-MM7-1-4";
+    let soap = format!(
+        r#"<?xml version="1.0"?><env:Envelope xmlns:env="http://schemas.xmlsoap.org/soap/envelope/"><env:Header><mm7:TransactionID xmlns:mm7="{ns}" env:mustUnderstand="1">aws-1</mm7:TransactionID></env:Header><env:Body><SubmitReq xmlns="{ns}"><MM7Version>6.8.0</MM7Version><SenderIdentification><VASPID>acme</VASPID><SenderAddress><ShortCode>12345</ShortCode></SenderAddress></SenderIdentification><Recipients><To><Number>+447778889999</Number></To></Recipients><Subject>hello</Subject><Content href="cid:c1"/></SubmitReq></env:Body></env:Envelope>"#
+    );
+    let b = "b-aws";
+    let body_file = tmp.path().join("submit");
+    std::fs::write(
+        &body_file,
+        format!("--{b}\r\nContent-Type: text/xml\r\nContent-ID: <soap>\r\n\r\n{soap}\r\n--{b}\r\nContent-Type: text/plain\r\nContent-ID: <c1>\r\n\r\nfrom the VASP\r\n--{b}--\r\n"),
+    )
+    .unwrap();
+    let (code, body) = curl(&[
+        "-u",
+        "acme:s3cret",
+        "-H",
+        &format!(
+            "Content-Type: multipart/related; boundary=\"{b}\"; type=text/xml; start=\"<soap>\""
+        ),
+        "-H",
+        "SOAPAction: \"\"",
+        "--data-binary",
+        &format!("@{}", body_file.display()),
+        &format!("http://127.0.0.1:{http_port}/mm7"),
+    ]);
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains("SubmitRsp") && body.contains(">1000<"),
+        "{body}"
+    );
+    let jobs = ingest_jobs(&svc, 1).await;
+    assert_eq!(jobs[0].0, "Mm7");
+    assert!(String::from_utf8_lossy(&jobs[0].1).contains("from the VASP"));
+
+    terminate(smtp, &smtp_log);
+    terminate(http, &http_log);
+
+    // The diameter-sidecar container: configuration from S3, listener from
+    // MMSC_SIDECAR_LISTEN. Its charging server is not there, so /health says 503
+    // "degraded" and names the peer, which proves the configuration was read.
+    let ocs_port = free_port();
+    let sidecar_toml = format!(
+        "[charging]\nmode = \"event\"\norigin_host = \"mmsc.test\"\norigin_realm = \"test\"\ndestination_realm = \"ocs.test\"\n[[charging.peers]]\nname = \"ocs-a\"\naddress = \"127.0.0.1:{ocs_port}\"\n"
+    );
+    ctx.s3()
+        .put_object()
+        .bucket(&res.bucket)
+        .key("config/sidecar.toml")
+        .body(sidecar_toml.into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let sc_port = free_port();
+    let sc_log = tmp.path().join("sidecar.log");
+    let mut sidecar = container(
+        "diameter-sidecar",
+        &moto,
+        &res,
+        &[
+            (
+                "MMSC_CONFIG_S3",
+                format!("s3://{}/config/sidecar.toml", res.bucket),
+            ),
+            ("MMSC_SIDECAR_LISTEN", format!("127.0.0.1:{sc_port}")),
+        ],
+        &sc_log,
+    );
+    wait_listening(&mut sidecar, sc_port, &sc_log);
+    let (code, body) = curl(&[&format!("http://127.0.0.1:{sc_port}/health")]);
+    assert_eq!(code, 503, "{body}");
+    assert!(
+        body.contains("degraded") && body.contains("ocs-a"),
+        "{body}"
+    );
+    terminate(sidecar, &sc_log);
 }
 
 /// The parts of `cfg` the serve test needs, as TOML.

@@ -1,7 +1,8 @@
-//! The HTTP front. Today: `/health` and the admin API (`/admin/v1/...`: a message's
-//! trace, and recording a recipient's retrieval or delivery, which is how an operator
-//! or the MM1 retrieval path reports local delivery). MM7 (`/mm7`) and MM1 (`/mm1`)
-//! join here with their issues.
+//! The HTTP front: `/health`, the admin API (`/admin/v1/...`: a message's trace, and
+//! recording a recipient's retrieval or delivery), MM7 for VASPs (`/mm7`, [`mm7`]) and
+//! MM1 for handsets (`/mm1`, [`mm1`]). `mmsc serve` runs it in process; the
+//! `http-front` binary (`src/main.rs`) runs it alone on the AWS backend (the ECS
+//! service behind the ALB).
 //!
 //! Like every front it never routes or charges: it reads state, or stores and queues.
 
@@ -16,7 +17,7 @@ use ipnet::IpNet;
 use mmsc_shared::domain::{Job, RecipientState};
 use mmsc_shared::handlers::records::Records;
 use mmsc_shared::handlers::trace;
-use mmsc_shared::ports::{Clock, Queue, StateStore, queues};
+use mmsc_shared::ports::{Clock, ObjectStore, Queue, StateStore, queues};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -52,6 +53,33 @@ impl HttpFront {
             mm7: None,
             mm1: None,
         }
+    }
+
+    /// Everything the front serves: health, admin, MM7 and MM1, on these ports.
+    pub fn complete(
+        config: &Arc<mmsc_shared::config::Config>,
+        objects: Arc<dyn ObjectStore>,
+        state: Arc<dyn StateStore>,
+        queue: Arc<dyn Queue>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let mm7 = mm7::Mm7Front::new(
+            config.clone(),
+            objects.clone(),
+            state.clone(),
+            queue.clone(),
+            clock.clone(),
+        );
+        let mm1 = mm1::Mm1Front::new(
+            config.clone(),
+            objects,
+            state.clone(),
+            queue.clone(),
+            clock.clone(),
+        );
+        HttpFront::new(config, state, queue, clock)
+            .with_mm7(mm7)
+            .with_mm1(mm1)
     }
 
     /// Serves `POST /mm7` (the MM7 interface for VASPs) too.

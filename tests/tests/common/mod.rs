@@ -21,12 +21,18 @@ pub fn mmsc_bin() -> PathBuf {
     if let Ok(p) = std::env::var("MMSC_BIN") {
         return PathBuf::from(p);
     }
+    workspace_bin("mmsc")
+}
+
+/// A binary of the workspace (`mmsc`, `smtp-front`, `http-front`, ...) from the
+/// target directory this test binary runs from.
+pub fn workspace_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
-    let bin = dir.join("mmsc");
+    let bin = dir.join(name);
     assert!(
         bin.exists(),
-        "{} not built: run `cargo build -p mmsc` (cargo test --workspace does)",
+        "{} not built: run `cargo build --workspace --bins` (tests/run-all.sh does)",
         bin.display()
     );
     bin

@@ -22,6 +22,7 @@ pub mod moto;
 pub mod provision;
 mod s3;
 mod sqs;
+pub mod startup;
 
 pub use counter::{RequestCounter, RequestCounts};
 pub use dynamodb::DynamoStateStore;
