@@ -9,6 +9,7 @@
 //! | `MMSC_SMTP_LISTEN` | overrides `smtp.listen` |
 //! | `MMSC_HTTP_LISTEN` | overrides `http.listen` |
 //! | `MMSC_LOG_FORMAT` | overrides `log.format` (`text` or `json`) |
+//! | `MMSC_DIAMETER_SIDECAR_URL` | overrides `charging.sidecar_url` (the sidecar service's address) |
 //!
 //! Resource names (`MMSC_AWS_*`) are read by [`super::AwsResources::from_config`].
 
@@ -112,7 +113,8 @@ pub async fn load_config(
     }
 }
 
-/// Applies `MMSC_SMTP_LISTEN`, `MMSC_HTTP_LISTEN` and `MMSC_LOG_FORMAT`.
+/// Applies `MMSC_SMTP_LISTEN`, `MMSC_HTTP_LISTEN`, `MMSC_LOG_FORMAT` and
+/// `MMSC_DIAMETER_SIDECAR_URL`.
 pub fn apply_env_overrides(
     cfg: &mut Config,
     var: impl Fn(&str) -> Option<String>,
@@ -147,6 +149,16 @@ pub fn apply_env_overrides(
                 message: "must be text or json",
             });
         }
+    }
+    if let Some(url) = var("MMSC_DIAMETER_SIDECAR_URL").filter(|v| !v.is_empty()) {
+        if !url.starts_with("http://") {
+            return Err(ConfigLoadError::BadOverride {
+                var: "MMSC_DIAMETER_SIDECAR_URL",
+                value: url,
+                message: "must be an http:// URL",
+            });
+        }
+        cfg.charging.sidecar_url = Some(url);
     }
     Ok(())
 }
@@ -217,12 +229,17 @@ mod tests {
                 ("MMSC_SMTP_LISTEN", "0.0.0.0:2525"),
                 ("MMSC_HTTP_LISTEN", "0.0.0.0:8080"),
                 ("MMSC_LOG_FORMAT", "json"),
+                ("MMSC_DIAMETER_SIDECAR_URL", "http://sidecar.internal:8090"),
             ]),
         )
         .unwrap();
         assert_eq!(cfg.smtp.listen.to_string(), "0.0.0.0:2525");
         assert_eq!(cfg.http.listen.to_string(), "0.0.0.0:8080");
         assert_eq!(cfg.log.format, LogFormat::Json);
+        assert_eq!(
+            cfg.charging.sidecar_url.as_deref(),
+            Some("http://sidecar.internal:8090")
+        );
 
         let before = cfg.clone();
         apply_env_overrides(&mut cfg, vars(&[])).unwrap();
@@ -239,5 +256,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("text or json"), "{e}");
+        let e = apply_env_overrides(
+            &mut cfg,
+            vars(&[("MMSC_DIAMETER_SIDECAR_URL", "sidecar:8090")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("http://"), "{e}");
     }
 }
