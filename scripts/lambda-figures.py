@@ -1,10 +1,17 @@
 #!/usr/bin/env python3
 """Zip size and cold-start init time of each Lambda function binary.
 
-    python3 scripts/lambda-figures.py BIN_DIR [--runs N]
+    python3 scripts/lambda-figures.py BIN_DIR [--runs N] [--runner CMD]
 
 BIN_DIR holds the release binaries (`ingest`, `mm4-out`, ...), e.g.
-$CARGO_TARGET_DIR/lambda/ after `cargo build --profile lambda -p mmsc-functions`.
+$CARGO_TARGET_DIR/lambda/ after `cargo build --profile lambda -p mmsc-functions`, or
+cargo-lambda's output (`<BIN_DIR>/<name>/bootstrap`, e.g. `target/lambda/` after
+`cargo lambda build --arm64 --profile lambda -p mmsc-functions`).
+
+--runner runs each binary through a command, e.g. arm64 binaries on an x86_64 machine:
+`--runner "qemu-aarch64 -L /usr/aarch64-linux-gnu"` (Debian: qemu-user,
+libc6-arm64-cross). Under emulation the init time shows the binary starts and reaches
+the Runtime API; it is not the time on Graviton.
 
 For each function:
 * zip: the binary stored as `bootstrap` in a deflated zip, as Lambda's
@@ -62,7 +69,7 @@ class Probe(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def init_time(binary, config_path):
+def init_time(binary, config_path, runner):
     Probe.first_poll = None
     Probe.event.clear()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Probe)
@@ -82,7 +89,7 @@ def init_time(binary, config_path):
         "MMSC_CONFIG": config_path,
     }
     start = time.perf_counter()
-    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(runner + [binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ok = Probe.event.wait(10)
     proc.kill()
     _, err = proc.communicate()
@@ -97,13 +104,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bin_dir")
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--runner", default="", help="command to run each binary with (qemu-aarch64 ...)")
     args = ap.parse_args()
+    runner = args.runner.split()
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
         f.write(CONFIG)
         config_path = f.name
     print(f"{'function':<12} {'binary':>10} {'zip':>10}   init ms (median / min / max of {args.runs})")
     for name in FUNCTIONS:
         binary = os.path.join(args.bin_dir, name)
+        if os.path.isdir(binary):
+            binary = os.path.join(binary, "bootstrap")
         zpath = os.path.join(args.bin_dir, f"{name}.zip")
         with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
             info = zipfile.ZipInfo("bootstrap")
@@ -111,7 +122,7 @@ def main():
             info.compress_type = zipfile.ZIP_DEFLATED
             with open(binary, "rb") as b:
                 z.writestr(info, b.read())
-        times = [init_time(binary, config_path) for _ in range(args.runs)]
+        times = [init_time(binary, config_path, runner) for _ in range(args.runs)]
         print(
             f"{name:<12} {os.path.getsize(binary) / 1e6:>8.2f}MB {os.path.getsize(zpath) / 1e6:>8.2f}MB"
             f"   {statistics.median(times):6.1f} / {min(times):6.1f} / {max(times):6.1f}"
