@@ -44,6 +44,7 @@ impl Services {
             self.clock.as_ref(),
             Duration::from_secs(self.config.mmsc.retention_secs),
         )
+        .with_default_expiry(Duration::from_secs(self.config.mmsc.default_expiry_secs))
     }
 }
 
