@@ -298,6 +298,31 @@ async fn other_function_events_follow_the_handler_outcome() {
     }
 }
 
+/// The scheduled tick runs the expire job: acknowledged, and the job's cursor is
+/// stored with its lease released.
+#[tokio::test]
+async fn the_expire_tick_runs_the_expire_job() {
+    let rig = rig().await;
+    let resp = handle_batch(
+        &rig.svc,
+        queues::EXPIRE,
+        &settings(),
+        event("expire", "scheduled-tick.json"),
+    )
+    .await;
+    assert!(failures(&resp).is_empty(), "{resp:?}");
+    let cursor = rig
+        .svc
+        .state
+        .get(&mmsc_shared::handlers::records::expire_cursor_key())
+        .await
+        .unwrap()
+        .expect("the expire cursor");
+    let cursor: mmsc_shared::handlers::expire::Cursor =
+        serde_json::from_slice(&cursor.value).unwrap();
+    assert_eq!(cursor.lease_until, None);
+}
+
 #[test]
 fn local_event_source_builds_envelopes_lambda_would_send() {
     let source = local::EventSource {

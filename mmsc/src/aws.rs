@@ -17,12 +17,14 @@ use tokio::sync::watch;
 use tracing::{error, info};
 
 /// Queues the local event source polls: every queue with a worker in the embedded
-/// backend (the `expire` queue is fed by a schedule on AWS only).
-const POLLED: [&str; 4] = [
+/// backend. The `expire` queue is fed by a local tick here (an EventBridge schedule
+/// on AWS).
+const POLLED: [&str; 5] = [
     queues::INGEST,
     queues::MM4_OUT,
     queues::MM1_NOTIFY,
     queues::MM7_OUT,
+    queues::EXPIRE,
 ];
 
 pub async fn serve(cfg: Config, create_resources: bool) -> Result<std::process::ExitCode> {
@@ -104,8 +106,13 @@ pub async fn serve(cfg: Config, create_resources: bool) -> Result<std::process::
             stop_rx.clone(),
         ));
     }
+    tasks.spawn(mmsc_shared::handlers::expire::tick(
+        svc.queue.clone(),
+        Duration::from_secs(cfg.mmsc.expire_interval_secs),
+        stop_rx.clone(),
+    ));
     info!(
-        queues = "ingest, mm4-out",
+        queues = "ingest, mm4-out, mm1-notify, mm7-out, expire",
         "local SQS event sources running"
     );
 

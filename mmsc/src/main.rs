@@ -16,7 +16,7 @@ use mmsc_shared::adapters::embedded::EmbeddedBackend;
 use mmsc_shared::adapters::smtp_out::SmtpMm4Transport;
 use mmsc_shared::config::Config;
 use mmsc_shared::handlers::records::Records;
-use mmsc_shared::handlers::{Services, trace};
+use mmsc_shared::handlers::{Services, expire, trace};
 use mmsc_shared::ports::{Clock, SystemClock, queues};
 use mmsc_shared::routing::Router;
 use mmsc_shared::worker::{self, WorkerSettings};
@@ -269,6 +269,7 @@ async fn serve(
         queues::MM4_OUT,
         queues::MM1_NOTIFY,
         queues::MM7_OUT,
+        queues::EXPIRE,
     ] {
         tasks.spawn(worker::run(
             q,
@@ -277,8 +278,14 @@ async fn serve(
             stop_rx.clone(),
         ));
     }
+    // The schedule EventBridge keeps on AWS.
+    tasks.spawn(expire::tick(
+        svc.queue.clone(),
+        Duration::from_secs(cfg.mmsc.expire_interval_secs),
+        stop_rx.clone(),
+    ));
     info!(
-        queues = "ingest, mm4-out, mm1-notify, mm7-out",
+        queues = "ingest, mm4-out, mm1-notify, mm7-out, expire",
         workers = settings.concurrency,
         "workers running"
     );

@@ -53,6 +53,9 @@ pub struct MmscConfig {
     pub default_expiry_secs: u64,
     /// How long message records and content are kept after expiry.
     pub retention_secs: u64,
+    /// How often `mmsc serve` queues an `expire` job (on AWS an EventBridge schedule
+    /// does, `expire_schedule` in Terraform).
+    pub expire_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -308,6 +311,7 @@ impl Default for MmscConfig {
             mms_version: "6.10.0".into(),
             default_expiry_secs: 7 * 24 * 3600,
             retention_secs: 30 * 24 * 3600,
+            expire_interval_secs: 60,
         }
     }
 }
@@ -679,6 +683,12 @@ impl Config {
         }
         if m.default_expiry_secs == 0 {
             bad("mmsc.default_expiry_secs".into(), "must be above 0".into());
+        }
+        if !(1..=3600).contains(&m.expire_interval_secs) {
+            bad(
+                "mmsc.expire_interval_secs".into(),
+                "must be 1 to 3600 (seconds between expire runs)".into(),
+            );
         }
         let s = &self.smtp;
         for (key, val, min) in [
@@ -1238,6 +1248,19 @@ mod tests {
             "routing.default_route",
         ] {
             assert!(keys.contains(&k), "missing {k} in {keys:?}");
+        }
+    }
+
+    #[test]
+    fn checks_the_expire_interval() {
+        let parse =
+            |v: u64| Config::from_toml(&format!("[mmsc]\nexpire_interval_secs = {v}\n"), "t");
+        assert_eq!(parse(300).unwrap().mmsc.expire_interval_secs, 300);
+        assert_eq!(Config::default().mmsc.expire_interval_secs, 60);
+        for bad in [0, 3601] {
+            let err = parse(bad).unwrap_err();
+            let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
+            assert_eq!(keys, vec!["mmsc.expire_interval_secs"], "{bad}");
         }
     }
 

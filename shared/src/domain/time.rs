@@ -33,6 +33,9 @@ impl Timestamp {
     pub fn plus(self, d: Duration) -> Self {
         Timestamp(self.0.saturating_add(d.as_millis() as i64))
     }
+    pub fn minus(self, d: Duration) -> Self {
+        Timestamp(self.0.saturating_sub(d.as_millis() as i64))
+    }
     /// Time from `earlier` to `self`, zero when `earlier` is later.
     pub fn since(self, earlier: Timestamp) -> Duration {
         Duration::from_millis(self.0.saturating_sub(earlier.0).max(0) as u64)

@@ -6,6 +6,7 @@
 //! PDUs we emit are derived from our message id, so a repeated run re-sends the same
 //! PDU (which the receiver dedups) rather than a different one.
 
+pub mod expire;
 pub mod ingest;
 pub mod mm1;
 pub mod mm4_out;
@@ -44,6 +45,7 @@ impl Services {
             self.clock.as_ref(),
             Duration::from_secs(self.config.mmsc.retention_secs),
         )
+        .with_default_expiry(Duration::from_secs(self.config.mmsc.default_expiry_secs))
     }
 }
 
@@ -174,10 +176,7 @@ pub async fn handle(svc: &Services, job: &Job, receive_count: u32) -> Result<(),
             )
             .await
         }
-        // A tick is not worth keeping: the schedule sends the next one.
-        Job::Expire {} => Err(HandlerError::Permanent(
-            "no expire handler in this build".into(),
-        )),
+        Job::Expire {} => expire::run(svc).await,
     }
 }
 

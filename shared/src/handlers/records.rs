@@ -12,7 +12,21 @@
 //! transaction ids (to correlate `.RES` and reports), and idempotency keys (dedup of a
 //! partner's retransmitted request). Every record expires with the message plus the
 //! retention period, so nothing needs a scan to clean up.
+//!
+//! The scheduled `expire` job finds messages by expiry without a scan, through an
+//! index written with each message (see [`crate::handlers::expire`]):
+//!
+//! | partition                     | sort key                          | value          |
+//! |-------------------------------|-----------------------------------|----------------|
+//! | `expiry#<unix minute>#<00..15>` | `<expiry millis, 13 digits>#<id>` | [`ExpiryEntry`] |
+//! | `expire`                      | `cursor`                          | the last minute fully expired, and a lease |
+//!
+//! The minute is the message's expiry (or, when that is already past on creation, the
+//! current minute, so the entry is never behind the job's cursor); the shard is a
+//! stable hash of the message id, so a burst of messages with one expiry does not
+//! make one hot partition. Index entries expire with the message; the cursor never.
 
+use crate::config::MmscConfig;
 use crate::domain::{
     EventRecord, MessageId, MessageRecord, MessageState, RecipientRecord, Timestamp,
 };
@@ -93,6 +107,66 @@ pub struct Records<'a> {
     pub clock: &'a dyn Clock,
     /// How long records live past the message's expiry.
     pub retention: Duration,
+    /// Expiry of a message that has none (`mmsc.default_expiry_secs`).
+    pub default_expiry: Duration,
+}
+
+/// Shards of the expiry index per minute (partitions `expiry#<minute>#00` to `#15`).
+pub const EXPIRY_SHARDS: u32 = 16;
+
+/// One entry of the expiry index: message `message_id` expires at `expires_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpiryEntry {
+    pub message_id: MessageId,
+    pub expires_at: Timestamp,
+}
+
+/// What an expiry index partition holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexedExpiry {
+    Entry {
+        key: Key,
+        entry: ExpiryEntry,
+    },
+    /// An entry that does not decode (the caller logs and drops it).
+    Unreadable {
+        key: Key,
+        error: String,
+    },
+}
+
+/// The minute (since the Unix epoch) `t` falls in.
+pub fn unix_minute(t: Timestamp) -> i64 {
+    t.millis().div_euclid(60_000)
+}
+
+/// The shard of the expiry index a message's entry lives in: the 32-bit FNV-1a hash
+/// of the id (the same across builds and platforms), scaled to the shard count by
+/// its high bits (FNV's low bits mix poorly).
+pub fn expiry_shard(id: &MessageId) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in id.as_str().bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    ((u64::from(h) * u64::from(EXPIRY_SHARDS)) >> 32) as u32
+}
+
+pub fn expiry_pk(minute: i64, shard: u32) -> String {
+    format!("expiry#{minute}#{shard:02}")
+}
+
+/// The key of a message's expiry index entry, filed under `minute`.
+pub fn expiry_key(minute: i64, expires_at: Timestamp, id: &MessageId) -> Key {
+    Key::new(
+        expiry_pk(minute, expiry_shard(id)),
+        format!("{:013}#{id}", expires_at.millis().max(0)),
+    )
+}
+
+/// Where the `expire` job keeps its progress.
+pub fn expire_cursor_key() -> Key {
+    Key::new("expire", "cursor")
 }
 
 const CAS_ATTEMPTS: usize = 16;
@@ -127,7 +201,22 @@ impl<'a> Records<'a> {
             state,
             clock,
             retention,
+            default_expiry: Duration::from_secs(MmscConfig::default().default_expiry_secs),
         }
+    }
+
+    /// The same, with the configured expiry of messages that carry none.
+    pub fn with_default_expiry(self, default_expiry: Duration) -> Self {
+        Records {
+            default_expiry,
+            ..self
+        }
+    }
+
+    /// When a message expires: its own expiry, or the default after its receipt.
+    pub fn expiry_of(&self, msg: &MessageRecord) -> Timestamp {
+        msg.expires_at
+            .unwrap_or_else(|| msg.received_at.plus(self.default_expiry))
     }
 
     /// Expiry of every record of a message.
@@ -137,9 +226,9 @@ impl<'a> Records<'a> {
             .plus(self.retention)
     }
 
-    /// Writes a new message with its recipients (the message record last, so a
-    /// reader that sees `meta` sees the recipients too). Re-running it after a crash
-    /// overwrites the same records with the same content.
+    /// Writes a new message with its recipients and its expiry index entry (the
+    /// message record last, so a reader that sees `meta` sees the recipients too).
+    /// Re-running it after a crash overwrites the same records with the same content.
     pub async fn create_message(
         &self,
         msg: &MessageRecord,
@@ -152,9 +241,55 @@ impl<'a> Records<'a> {
                 .put(&Key::new(&pk, rcpt_sk(r.index)), &encode(r), ttl)
                 .await?;
         }
+        self.index_expiry(msg).await?;
         self.state
             .put(&Key::new(&pk, "meta"), &encode(msg), ttl)
             .await?;
+        Ok(())
+    }
+
+    /// Files the message in the expiry index under the minute of its expiry, or the
+    /// current minute when that has passed already (the `expire` job only reads
+    /// minutes that are over, so an entry is never filed behind its cursor).
+    pub async fn index_expiry(&self, msg: &MessageRecord) -> Result<Key, RecordError> {
+        let expires_at = self.expiry_of(msg);
+        let minute = unix_minute(expires_at).max(unix_minute(self.clock.now()));
+        let key = expiry_key(minute, expires_at, &msg.id);
+        let entry = ExpiryEntry {
+            message_id: msg.id.clone(),
+            expires_at,
+        };
+        self.state
+            .put(&key, &encode(&entry), Some(self.ttl_for(msg)))
+            .await?;
+        Ok(key)
+    }
+
+    /// The expiry index entries of one minute and shard, in expiry order.
+    pub async fn expiring(
+        &self,
+        minute: i64,
+        shard: u32,
+    ) -> Result<Vec<IndexedExpiry>, RecordError> {
+        let items = self.state.query(&expiry_pk(minute, shard)).await?;
+        Ok(items
+            .iter()
+            .map(|item| match decode::<ExpiryEntry>(item) {
+                Ok(entry) => IndexedExpiry::Entry {
+                    key: item.key.clone(),
+                    entry,
+                },
+                Err(e) => IndexedExpiry::Unreadable {
+                    key: item.key.clone(),
+                    error: e.to_string(),
+                },
+            })
+            .collect())
+    }
+
+    /// Removes an expiry index entry (done with, or unreadable).
+    pub async fn remove_expiry(&self, key: &Key) -> Result<(), RecordError> {
+        self.state.delete(key).await?;
         Ok(())
     }
 
@@ -487,6 +622,89 @@ mod tests {
             r.update_recipient(&m, 7, |_| Ok::<bool, ()>(true)).await,
             Err(RecordError::NoSuchRecipient(_, 7))
         ));
+    }
+
+    #[tokio::test]
+    async fn create_message_files_the_message_in_the_expiry_index() {
+        let now = Timestamp(1_700_000_000_000);
+        let clock = Arc::new(ManualClock::new(now));
+        let state = MemoryState::with_clock(clock.clone());
+        let r = Records::new(&state, clock.as_ref(), Duration::from_secs(3600))
+            .with_default_expiry(Duration::from_secs(600));
+        // An expiry of its own, in the future: filed under that minute.
+        let mut m = msg();
+        m.received_at = now;
+        m.expires_at = Some(Timestamp(1_700_000_123_456));
+        r.create_message(&m, &[rcpt(&m)]).await.unwrap();
+        let shard = expiry_shard(&m.id);
+        let key = Key::new(
+            format!("expiry#{}#{shard:02}", 1_700_000_123_456i64 / 60_000),
+            format!("1700000123456#{}", m.id),
+        );
+        let item = state.get(&key).await.unwrap().expect("index entry");
+        assert_eq!(item.expires_at, Some(r.ttl_for(&m)));
+        assert_eq!(
+            serde_json::from_slice::<ExpiryEntry>(&item.value).unwrap(),
+            ExpiryEntry {
+                message_id: m.id.clone(),
+                expires_at: Timestamp(1_700_000_123_456),
+            }
+        );
+        let listed = r.expiring(1_700_000_123_456 / 60_000, shard).await.unwrap();
+        assert_eq!(
+            listed,
+            vec![IndexedExpiry::Entry {
+                key: key.clone(),
+                entry: ExpiryEntry {
+                    message_id: m.id.clone(),
+                    expires_at: Timestamp(1_700_000_123_456),
+                },
+            }]
+        );
+        // No expiry: received_at plus the default.
+        let mut d = msg();
+        d.received_at = now;
+        d.expires_at = None;
+        r.create_message(&d, &[rcpt(&d)]).await.unwrap();
+        let at = now.plus(Duration::from_secs(600));
+        assert_eq!(r.expiry_of(&d), at);
+        let key = expiry_key(unix_minute(at), at, &d.id);
+        assert_eq!(
+            key.pk,
+            format!("expiry#{}#{:02}", unix_minute(at), expiry_shard(&d.id))
+        );
+        assert!(state.get(&key).await.unwrap().is_some());
+        // Expired already: filed under the current minute, with its own expiry.
+        let mut late = msg();
+        late.received_at = now;
+        let past = Timestamp(1_699_999_880_000);
+        late.expires_at = Some(past);
+        r.create_message(&late, &[rcpt(&late)]).await.unwrap();
+        let key = expiry_key(unix_minute(now), past, &late.id);
+        assert_eq!(
+            key.pk,
+            format!("expiry#28333333#{:02}", expiry_shard(&late.id))
+        );
+        assert_eq!(key.sk, format!("1699999880000#{}", late.id));
+        assert!(state.get(&key).await.unwrap().is_some());
+        r.remove_expiry(&key).await.unwrap();
+        assert!(state.get(&key).await.unwrap().is_none());
+    }
+
+    #[test]
+    fn expiry_shards_are_stable_and_spread() {
+        // Pinned: entries written by one build are found by the next.
+        assert_eq!(expiry_shard(&MessageId("0".repeat(32))), 15);
+        assert_eq!(expiry_shard(&MessageId("f".repeat(32))), 14);
+        assert_eq!(
+            expiry_shard(&MessageId("0123456789abcdef0123456789abcdef".into())),
+            8
+        );
+        let mut seen = [0u32; EXPIRY_SHARDS as usize];
+        for _ in 0..1600 {
+            seen[expiry_shard(&MessageId::generate()) as usize] += 1;
+        }
+        assert!(seen.iter().all(|n| (50..=150).contains(n)), "{seen:?}");
     }
 
     #[tokio::test]

@@ -115,10 +115,7 @@ async fn load(svc: &Services, msg: &MessageRecord) -> Result<Loaded, HandlerErro
 }
 
 fn expiry_of(svc: &Services, msg: &MessageRecord) -> Timestamp {
-    msg.expires_at.unwrap_or_else(|| {
-        msg.received_at
-            .plus(Duration::from_secs(svc.config.mmsc.default_expiry_secs))
-    })
+    svc.records().expiry_of(msg)
 }
 
 /// The m-retrieve.conf of one recipient.
