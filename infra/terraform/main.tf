@@ -20,15 +20,17 @@ locals {
   # Least privilege: a function may send only to the queues it feeds, and write to
   # the bucket only where it builds PDUs. Reports to an originator (delivery report on
   # a permanent failure or on expiry) go out on the originator's interface, so the
-  # delivering functions may feed mm4-out, mm7-out and mm1-notify. No function sends
+  # delivering functions may feed mm4-out, mm7-out and mm1-notify (mm1-notify also
+  # re-queues its own re-notifications; mm7-out reports to MM7 originators on its own
+  # queue). They read the content they deliver or report on. No function sends
   # to ingest (only the fronts do), and none deletes objects (the lifecycle does).
   # expire also feeds its own queue: a run that leaves work queues the next one.
   function_access = {
     ingest     = { send_to = ["mm4-out", "mm1-notify", "mm7-out"], bucket_read = true, bucket_write = true }
     mm4-out    = { send_to = ["mm4-out", "mm1-notify", "mm7-out"], bucket_read = true, bucket_write = true }
-    mm1-notify = { send_to = ["mm4-out", "mm7-out"], bucket_read = false, bucket_write = true }
-    mm7-out    = { send_to = ["mm4-out", "mm1-notify"], bucket_read = true, bucket_write = true }
-    expire     = { send_to = ["mm4-out", "mm1-notify", "mm7-out", "expire"], bucket_read = false, bucket_write = true }
+    mm1-notify = { send_to = ["mm4-out", "mm1-notify", "mm7-out"], bucket_read = true, bucket_write = true }
+    mm7-out    = { send_to = ["mm4-out", "mm1-notify", "mm7-out"], bucket_read = true, bucket_write = true }
+    expire     = { send_to = ["mm4-out", "mm1-notify", "mm7-out", "expire"], bucket_read = true, bucket_write = true }
   }
 
   functions = var.create_functions ? var.functions : {}
