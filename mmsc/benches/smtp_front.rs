@@ -5,6 +5,8 @@
 //! from end-of-DATA to `250` (measured by a 20-session Rust client).
 //!
 //! `cargo bench -p mmsc --bench smtp_front` (needs `tests/setup-peers.sh` for Postfix).
+//! `MMSC_BENCH_SIZES=4096` runs only the sizes listed (bytes, comma-separated), e.g. to
+//! profile one of them.
 
 use mmsc_shared::adapters::embedded::EmbeddedBackend;
 use mmsc_shared::config::Config;
@@ -35,6 +37,21 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or(0)
+}
+
+/// CPU time (user + system) this process has used so far: the server's cost, since
+/// smtp-source and smtp-sink are other processes. From /proc (clock ticks of 10 ms).
+fn own_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14, 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    Duration::from_millis(f.iter().sum::<u64>() * 10)
 }
 
 /// Runs smtp-source and returns messages per second.
@@ -204,21 +221,37 @@ fn main() {
         "SMTP front benchmark: {SESSIONS} sessions; ours = SMTP front on the embedded backend (fsync'd store + queue before 250); smtp-sink stores nothing"
     );
     println!(
-        "{:<10} {:<10} {:>12} {:>14} {:>10} {:>10}",
-        "size", "server", "msg/s (src)", "msg/s (rust)", "p50", "p99"
+        "{:<10} {:<10} {:>12} {:>14} {:>10} {:>10} {:>14}",
+        "size", "server", "msg/s (src)", "msg/s (rust)", "p50", "p99", "CPU us/msg"
     );
+    let only: Option<Vec<usize>> = std::env::var("MMSC_BENCH_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect());
     for (size, count) in [(4096usize, 4000usize), (102_400, 1000)] {
+        if only.as_ref().is_some_and(|o| !o.contains(&size)) {
+            continue;
+        }
         for (name, port) in [("mmsc", our_port), ("smtp-sink", sink_port)] {
+            let cpu_before = own_cpu();
             let rate_src = smtp_source(&source, port, size, count);
+            // Our server's CPU per message while smtp-source drove it (smtp-sink's
+            // runs in its own process: not counted, shown as -).
+            let cpu = (own_cpu().saturating_sub(cpu_before)).as_secs_f64() * 1e6 / count as f64;
             let (rate, p50, p99) = rt.block_on(latencies(port, size, count));
+            let cpu = if name == "mmsc" {
+                format!("{cpu:.0}")
+            } else {
+                "-".to_string()
+            };
             println!(
-                "{:<10} {:<10} {:>12.0} {:>14.0} {:>8.2}ms {:>8.2}ms",
+                "{:<10} {:<10} {:>12.0} {:>14.0} {:>8.2}ms {:>8.2}ms {:>14}",
                 format!("{} KiB", size / 1024),
                 name,
                 rate_src,
                 rate,
                 p50.as_secs_f64() * 1e3,
-                p99.as_secs_f64() * 1e3
+                p99.as_secs_f64() * 1e3,
+                cpu
             );
         }
     }

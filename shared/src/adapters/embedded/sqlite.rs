@@ -19,6 +19,19 @@
 //!
 //! Reads use separate connections (WAL readers never block the writer nor each other)
 //! and see every write that has been acknowledged.
+//!
+//! # Checkpoints
+//!
+//! SQLite's automatic checkpoint would run inside the writer's `COMMIT`: every caller
+//! of that batch, and every job queued behind it, would wait while the WAL is copied
+//! into the database file and that file is fsynced. Instead the writer only counts its
+//! commits and every [`CHECKPOINT_EVERY`] commits wakes a checkpointer thread with a
+//! connection of its own, which runs a `PASSIVE` checkpoint beside the writer (WAL
+//! checkpoints do not block writers). When the WAL has nevertheless grown past
+//! [`WAL_TRUNCATE_FRAMES`] (the checkpointer cannot keep up, or a reader held old
+//! frames), it runs one `TRUNCATE` checkpoint, which waits for the writer's current
+//! transaction and shrinks the file. Durability is unchanged: a commit is durable once
+//! its WAL frames are fsynced, checkpointed or not.
 
 use rusqlite::Connection;
 use std::panic::AssertUnwindSafe;
@@ -33,6 +46,12 @@ use super::EmbeddedError;
 
 /// Most jobs committed in one transaction.
 pub(crate) const MAX_BATCH: usize = 256;
+
+/// The writer wakes the checkpointer after this many commits.
+pub(crate) const CHECKPOINT_EVERY: u64 = 16;
+
+/// WAL size (in 4 KiB frames, 128 MiB) above which the checkpointer truncates it.
+pub(crate) const WAL_TRUNCATE_FRAMES: i64 = 32 * 1024;
 
 /// How long a connection waits for a lock held by another connection (another
 /// process on the same file, or a checkpoint) before giving up with `SQLITE_BUSY`.
@@ -130,10 +149,12 @@ impl Readers {
     }
 }
 
-/// One SQLite database file: a group-committing writer and a pool of readers.
+/// One SQLite database file: a group-committing writer, a checkpointer and a pool of
+/// readers.
 pub(crate) struct Db {
     tx: Option<mpsc::Sender<Box<dyn WriteJob>>>,
     thread: Option<JoinHandle<()>>,
+    checkpointer: Option<JoinHandle<()>>,
     readers: Arc<Readers>,
     path: PathBuf,
 }
@@ -154,6 +175,12 @@ impl Db {
         let writer = Connection::open(path).map_err(sqlite_err)?;
         configure(&writer).map_err(sqlite_err)?;
         writer.execute_batch(schema).map_err(sqlite_err)?;
+        // Checkpoints are the checkpointer thread's job (see the module docs).
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(sqlite_err)?;
+        let ckpt_conn = Connection::open(path).map_err(sqlite_err)?;
+        configure(&ckpt_conn).map_err(sqlite_err)?;
 
         let mut conns = Vec::with_capacity(readers.max(1));
         for _ in 0..readers.max(1) {
@@ -164,17 +191,26 @@ impl Db {
             conns.push(Mutex::new(conn));
         }
 
+        let spawn_err = |source| EmbeddedError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        // One pending wake-up is enough: a checkpoint covers every commit before it.
+        let (ckpt_tx, ckpt_rx) = mpsc::sync_channel::<()>(1);
+        let db_path = path.to_path_buf();
+        let checkpointer = std::thread::Builder::new()
+            .name(format!("{thread_name}-ckpt"))
+            .spawn(move || checkpoint_loop(ckpt_conn, ckpt_rx, &db_path))
+            .map_err(spawn_err)?;
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let thread = std::thread::Builder::new()
             .name(thread_name.to_string())
-            .spawn(move || writer_loop(writer, rx))
-            .map_err(|source| EmbeddedError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .spawn(move || writer_loop(writer, rx, ckpt_tx))
+            .map_err(spawn_err)?;
         Ok(Db {
             tx: Some(tx),
             thread: Some(thread),
+            checkpointer: Some(checkpointer),
             readers: Arc::new(Readers {
                 conns,
                 next: AtomicUsize::new(0),
@@ -251,6 +287,13 @@ impl Drop for Db {
         {
             tracing::error!(db = %self.path.display(), "database writer thread panicked");
         }
+        // The writer held the checkpointer's only sender: it has stopped too (after a
+        // last checkpoint).
+        if let Some(thread) = self.checkpointer.take()
+            && thread.join().is_err()
+        {
+            tracing::error!(db = %self.path.display(), "database checkpointer thread panicked");
+        }
     }
 }
 
@@ -269,8 +312,13 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
+fn writer_loop(
+    conn: Connection,
+    rx: mpsc::Receiver<Box<dyn WriteJob>>,
+    checkpoint: mpsc::SyncSender<()>,
+) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(MAX_BATCH);
+    let mut commits: u64 = 0;
     while let Ok(first) = rx.recv() {
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             first.finish(Err(&e.to_string()));
@@ -298,6 +346,43 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
         };
         for job in batch.drain(..) {
             job.finish(commit.as_ref().map(|_| ()).map_err(String::as_str));
+        }
+        commits += 1;
+        if commits.is_multiple_of(CHECKPOINT_EVERY) {
+            // Full means a wake-up is already pending.
+            let _ = checkpoint.try_send(());
+        }
+    }
+    // Stopping: one last checkpoint, so the next open starts with a short WAL.
+    let _ = checkpoint.try_send(());
+}
+
+/// What `PRAGMA wal_checkpoint` answers: (busy, WAL frames, frames checkpointed).
+fn wal_checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, i64)> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+}
+
+fn checkpoint_loop(conn: Connection, rx: mpsc::Receiver<()>, path: &Path) {
+    while rx.recv().is_ok() {
+        match wal_checkpoint(&conn, "PASSIVE") {
+            Ok((_, frames, _)) if frames > WAL_TRUNCATE_FRAMES => {
+                match wal_checkpoint(&conn, "TRUNCATE") {
+                    Ok((0, _, _)) => {
+                        tracing::debug!(db = %path.display(), frames, "WAL truncated")
+                    }
+                    Ok(_) => {
+                        tracing::debug!(db = %path.display(), frames, "WAL still in use; truncation retried later")
+                    }
+                    Err(e) => {
+                        tracing::warn!(db = %path.display(), error = %e, "truncating checkpoint failed")
+                    }
+                }
+            }
+            Ok(_) => {}
+            // The next wake-up tries again; the WAL only grows meanwhile.
+            Err(e) => tracing::warn!(db = %path.display(), error = %e, "checkpoint failed"),
         }
     }
 }

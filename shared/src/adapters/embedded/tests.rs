@@ -724,3 +724,58 @@ async fn a_panicking_job_leaves_the_writer_running() {
         .expect("read");
     assert_eq!(rows, vec![2]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checkpointer_copies_the_wal_into_the_database_and_close_leaves_it_short() {
+    let dir = tempdir();
+    let path = dir.path().join("c.db");
+    let open = |path: std::path::PathBuf| async move {
+        tokio::task::spawn_blocking(move || {
+            Db::open_blocking(
+                &path,
+                "CREATE TABLE IF NOT EXISTS t (n INTEGER PRIMARY KEY, b BLOB);",
+                1,
+                "test-writer",
+            )
+        })
+        .await
+        .expect("task")
+        .expect("open")
+    };
+    let db = open(path.clone()).await;
+    let commits = super::sqlite::CHECKPOINT_EVERY * 4;
+    for n in 0..commits {
+        db.write(move |c| {
+            c.execute(
+                "INSERT INTO t (n, b) VALUES (?1, zeroblob(8192))",
+                [n as i64],
+            )
+        })
+        .await
+        .expect("write");
+    }
+    // The writer never checkpoints (autocheckpoint off); the checkpointer does, so the
+    // database file grows to hold the rows while the writer goes on.
+    let db_file = path.clone();
+    wait_for(Duration::from_secs(10), || {
+        std::fs::metadata(&db_file).map(|m| m.len()).unwrap_or(0) > commits * 8192
+    })
+    .await;
+    drop(db);
+    // Closing ran a last checkpoint: everything is in the database file, and a reopen
+    // sees every row.
+    let db = open(path.clone()).await;
+    let count: i64 = db
+        .read(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)))
+        .await
+        .expect("read");
+    assert_eq!(count, commits as i64);
+}
+
+async fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + limit;
+    while !done() {
+        assert!(std::time::Instant::now() < until, "not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
