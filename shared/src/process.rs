@@ -64,3 +64,18 @@ where
         Err(e) => Err(std::io::Error::other(format!("{what}: task failed: {e}"))),
     }
 }
+
+/// The exit status of a binary whose start-up or run failed: the reason on stderr,
+/// prefixed with the binary's name, and 2.
+pub fn exit_status<E: std::fmt::Display>(
+    name: &str,
+    result: Result<(), E>,
+) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

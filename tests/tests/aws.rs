@@ -69,6 +69,22 @@ fn config(sink_port: u16, run: &str) -> Config {
     cfg
 }
 
+/// An AWS context on the moto server and the deployment's bucket, table and queues.
+async fn provisioned(moto: &MotoServer, cfg: &Config) -> (AwsContext, AwsResources) {
+    let ctx = AwsContext::local(&moto.endpoint());
+    let res = AwsResources::from_config_and_env(&cfg.aws, |_| None).unwrap();
+    provision::create_resources(
+        &ctx,
+        &res,
+        &provision::DEPLOYMENT_QUEUES,
+        5,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    (ctx, res)
+}
+
 fn run_id() -> String {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -130,17 +146,7 @@ async fn mm4_message_through_s3_sqs_lambda_and_dynamodb_to_the_partner() {
     let sink = Sink::start(&tmp.path().join("sink"), &[]);
     let run = run_id();
     let cfg = config(sink.port, &run);
-    let ctx = AwsContext::local(&moto.endpoint());
-    let res = AwsResources::from_config_and_env(&cfg.aws, |_| None).unwrap();
-    provision::create_resources(
-        &ctx,
-        &res,
-        &provision::DEPLOYMENT_QUEUES,
-        5,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap();
+    let (ctx, res) = provisioned(&moto, &cfg).await;
 
     let cfg = Arc::new(cfg);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -491,17 +497,7 @@ async fn container_binaries_store_and_queue_on_the_aws_backend() {
     let tmp = tempfile::tempdir().unwrap();
     let run = run_id();
     let cfg = config(free_port(), &run);
-    let ctx = AwsContext::local(&moto.endpoint());
-    let res = AwsResources::from_config_and_env(&cfg.aws, |_| None).unwrap();
-    provision::create_resources(
-        &ctx,
-        &res,
-        &provision::DEPLOYMENT_QUEUES,
-        5,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap();
+    let (ctx, res) = provisioned(&moto, &cfg).await;
     // The configuration object Terraform's deployment reads (MMSC_CONFIG_S3), with a
     // VASP for the MM7 submission.
     let toml = format!(

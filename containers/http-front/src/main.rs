@@ -12,40 +12,26 @@
 
 use anyhow::{Context, Result};
 use http_front::HttpFront;
-use mmsc_shared::adapters::aws::{AwsBackend, AwsResources, startup};
-use mmsc_shared::ports::{Clock, SystemClock};
+use mmsc_shared::adapters::aws::startup::Deployed;
 use std::sync::Arc;
 use tracing::info;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("http-front: {e:#}");
-            std::process::ExitCode::from(2)
-        }
-    }
+    mmsc_shared::process::exit_status("http-front", run().await)
 }
 
 async fn run() -> Result<()> {
-    let (aws, cfg) = startup::from_env().await?;
-    mmsc_shared::process::init_logging(&cfg.log);
-    let cfg = Arc::new(cfg);
-    let res = AwsResources::from_config(&cfg.aws)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let backend = AwsBackend::new(&aws, &res, clock.clone());
+    let d = Deployed::from_env().await?;
+    let cfg = d.config;
+    let b = d.backend;
     let front = Arc::new(HttpFront::complete(
-        &cfg,
-        backend.objects,
-        backend.state,
-        backend.queue,
-        clock,
+        &cfg, b.objects, b.state, b.queue, d.clock,
     ));
     let listener = tokio::net::TcpListener::bind(cfg.http.listen)
         .await
         .with_context(|| format!("binding {} (http.listen)", cfg.http.listen))?;
-    info!(listen = %cfg.http.listen, bucket = %res.bucket, table = %res.table, "http-front on the AWS backend");
+    info!(listen = %cfg.http.listen, bucket = %d.resources.bucket, table = %d.resources.table, "http-front on the AWS backend");
     mmsc_shared::process::serve_until_stopped("http-front", |stop| front.serve(listener, stop))
         .await?;
     Ok(())

@@ -10,38 +10,27 @@
 //! Exit 2 when it cannot start.
 
 use anyhow::{Context, Result};
-use mmsc_shared::adapters::aws::{AwsBackend, AwsResources, startup};
-use mmsc_shared::ports::{Clock, SystemClock};
+use mmsc_shared::adapters::aws::startup::Deployed;
 use smtp_front::SmtpFront;
 use std::sync::Arc;
 use tracing::info;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("smtp-front: {e:#}");
-            std::process::ExitCode::from(2)
-        }
-    }
+    mmsc_shared::process::exit_status("smtp-front", run().await)
 }
 
 async fn run() -> Result<()> {
-    let (aws, cfg) = startup::from_env().await?;
-    mmsc_shared::process::init_logging(&cfg.log);
-    let cfg = Arc::new(cfg);
-    let res = AwsResources::from_config(&cfg.aws)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let backend = AwsBackend::new(&aws, &res, clock.clone());
+    let d = Deployed::from_env().await?;
+    let cfg = d.config;
     let front = Arc::new(
-        SmtpFront::new(cfg.clone(), backend.objects, backend.queue, clock)
+        SmtpFront::new(cfg.clone(), d.backend.objects, d.backend.queue, d.clock)
             .context("setting up the SMTP front")?,
     );
     let listener = tokio::net::TcpListener::bind(cfg.smtp.listen)
         .await
         .with_context(|| format!("binding {} (smtp.listen)", cfg.smtp.listen))?;
-    info!(bucket = %res.bucket, queue_prefix = %res.queue_prefix, "smtp-front on the AWS backend");
+    info!(bucket = %d.resources.bucket, queue_prefix = %d.resources.queue_prefix, "smtp-front on the AWS backend");
     mmsc_shared::process::serve_until_stopped("smtp-front", |stop| front.serve(listener, stop))
         .await?;
     Ok(())

@@ -13,10 +13,12 @@
 //!
 //! Resource names (`MMSC_AWS_*`) are read by [`super::AwsResources::from_config`].
 
-use super::{AwsContext, AwsSetupError, error_message};
+use super::{AwsBackend, AwsContext, AwsResources, AwsSetupError, error_message};
 use crate::config::{Config, LogFormat};
+use crate::ports::{Clock, SystemClock};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Environment variable: path of the configuration file.
 pub const CONFIG_PATH_ENV: &str = "MMSC_CONFIG";
@@ -171,6 +173,31 @@ pub async fn from_env() -> Result<(AwsContext, Config), ConfigLoadError> {
     let mut cfg = load_config(&source, &aws).await?;
     apply_env_overrides(&mut cfg, |k| std::env::var(k).ok())?;
     Ok((aws, cfg))
+}
+
+/// What a front container runs on: its configuration (logging set up from it) and
+/// the S3, DynamoDB and SQS adapters of its deployment.
+pub struct Deployed {
+    pub config: Arc<Config>,
+    pub resources: AwsResources,
+    pub backend: AwsBackend,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Deployed {
+    pub async fn from_env() -> Result<Self, ConfigLoadError> {
+        let (aws, cfg) = from_env().await?;
+        crate::process::init_logging(&cfg.log);
+        let resources = AwsResources::from_config(&cfg.aws)?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let backend = AwsBackend::new(&aws, &resources, clock.clone());
+        Ok(Deployed {
+            config: Arc::new(cfg),
+            resources,
+            backend,
+            clock,
+        })
+    }
 }
 
 #[cfg(test)]
