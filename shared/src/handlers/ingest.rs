@@ -394,54 +394,11 @@ pub(crate) async fn route_recipients(
         );
         out.mms_version = Some(pcfg.mms_version(&svc.config).to_string());
         out.ack_request = pcfg.request_ack;
-        let rcpt_to: Vec<String> = rcpts
-            .iter()
-            .map(|r| envelope_address(&r.address, &pcfg.domain))
-            .collect();
-        let indexes: Vec<u32> = rcpts.iter().map(|r| r.index).collect();
-        let pdu = OutboundPdu::ForwardReq {
-            message_id: msg.id.clone(),
-            recipients: indexes.clone(),
-            transaction_id: txid.clone(),
-        };
         let mail_from = envelope_address(
             &msg.from,
             msg.from.domain().unwrap_or(&svc.config.mmsc.domain),
         );
-        records
-            .set_alias(
-                AliasKind::OurTransaction,
-                &txid,
-                &AliasRecord {
-                    message_id: msg.id.clone(),
-                    recipients: indexes,
-                },
-                records.ttl_for(msg),
-            )
-            .await?;
-        send_mm4(
-            svc,
-            &partner,
-            mail_from,
-            rcpt_to,
-            pdu,
-            Mm4Pdu::ForwardReq(out).to_bytes(),
-        )
-        .await?;
-        for r in &rcpts {
-            set_route(
-                svc,
-                msg,
-                r.index,
-                RecipientState::Routed,
-                Some(Direction::Mm4 {
-                    partner: partner.clone(),
-                }),
-                &format!("queued for partner {partner}"),
-                Some(&txid),
-            )
-            .await?;
-        }
+        forward_to_partner(svc, msg, &partner, &pcfg.domain, &rcpts, out, mail_from).await?;
     }
     Ok(())
 }
@@ -483,6 +440,67 @@ pub(crate) async fn charge_or_reject(
         .await?;
     }
     Ok(true)
+}
+
+/// Sends `fwd` (an `MM4_forward.REQ` with transaction id `fwd.transaction_id`) for
+/// recipients `rcpts` of `msg` to `partner`: records the transaction id for the
+/// `.RES` and reports, queues the PDU for `mm4-out`, and marks each recipient routed.
+pub(crate) async fn forward_to_partner(
+    svc: &Services,
+    msg: &MessageRecord,
+    partner: &str,
+    partner_domain: &str,
+    rcpts: &[RecipientRecord],
+    fwd: ForwardReq,
+    mail_from: String,
+) -> Result<(), HandlerError> {
+    let records = svc.records();
+    let txid = fwd.transaction_id.clone();
+    let rcpt_to: Vec<String> = rcpts
+        .iter()
+        .map(|r| envelope_address(&r.address, partner_domain))
+        .collect();
+    let indexes: Vec<u32> = rcpts.iter().map(|r| r.index).collect();
+    records
+        .set_alias(
+            AliasKind::OurTransaction,
+            &txid,
+            &AliasRecord {
+                message_id: msg.id.clone(),
+                recipients: indexes.clone(),
+            },
+            records.ttl_for(msg),
+        )
+        .await?;
+    let pdu = OutboundPdu::ForwardReq {
+        message_id: msg.id.clone(),
+        recipients: indexes,
+        transaction_id: txid.clone(),
+    };
+    send_mm4(
+        svc,
+        partner,
+        mail_from,
+        rcpt_to,
+        pdu,
+        Mm4Pdu::ForwardReq(fwd).to_bytes(),
+    )
+    .await?;
+    for r in rcpts {
+        set_route(
+            svc,
+            msg,
+            r.index,
+            RecipientState::Routed,
+            Some(Direction::Mm4 {
+                partner: partner.to_string(),
+            }),
+            &format!("queued for partner {partner}"),
+            Some(&txid),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn set_route(

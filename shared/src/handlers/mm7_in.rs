@@ -3,15 +3,15 @@
 //! HTTP front (`in/mm7/<day>/<our message id>[.replace-<n>].mm7`, a MIME entity: the
 //! request's Content-Type, an empty line, the HTTP body).
 
-use super::ingest::set_route;
-use super::outbound::{envelope_address, mm4_message_id, send_mm4, transaction_id};
+use super::ingest::{forward_to_partner, set_route};
+use super::outbound::{envelope_address, mm4_message_id, transaction_id};
 use super::records::{AliasKind, AliasRecord, message_pk};
 use super::{HandlerError, Services};
-use crate::codec::mm4::{Expiry, ForwardReq, MessageClass, Mm4Address, Mm4Pdu, Priority};
+use crate::codec::mm4::{Expiry, ForwardReq, MessageClass, Mm4Address, Priority};
 use crate::codec::mm7::{Mm7Body, Mm7Message, ReplaceReq, SubmitReq};
 use crate::domain::{
-    Address, Direction, Job, MessageId, MessageRecord, MessageState, Origin, OutboundPdu,
-    RecipientRecord, RecipientState, Timestamp,
+    Address, Direction, Job, MessageId, MessageRecord, MessageState, Origin, RecipientRecord,
+    RecipientState, Timestamp,
 };
 use crate::ports::Key;
 use crate::routing::Route;
@@ -406,51 +406,8 @@ async fn route(
             }
             fwd.body = c.body.clone();
         }
-        let rcpt_to: Vec<String> = rcpts
-            .iter()
-            .map(|r| envelope_address(&r.address, &pcfg.domain))
-            .collect();
-        let indexes: Vec<u32> = rcpts.iter().map(|r| r.index).collect();
-        records
-            .set_alias(
-                AliasKind::OurTransaction,
-                &txid,
-                &AliasRecord {
-                    message_id: msg.id.clone(),
-                    recipients: indexes.clone(),
-                },
-                records.ttl_for(msg),
-            )
-            .await?;
-        let pdu = OutboundPdu::ForwardReq {
-            message_id: msg.id.clone(),
-            recipients: indexes,
-            transaction_id: txid.clone(),
-        };
         let mail_from = envelope_address(&msg.from, domain);
-        send_mm4(
-            svc,
-            &partner,
-            mail_from,
-            rcpt_to,
-            pdu,
-            Mm4Pdu::ForwardReq(fwd).to_bytes(),
-        )
-        .await?;
-        for r in &rcpts {
-            set_route(
-                svc,
-                msg,
-                r.index,
-                RecipientState::Routed,
-                Some(Direction::Mm4 {
-                    partner: partner.clone(),
-                }),
-                &format!("queued for partner {partner}"),
-                Some(&txid),
-            )
-            .await?;
-        }
+        forward_to_partner(svc, msg, &partner, &pcfg.domain, &rcpts, fwd, mail_from).await?;
     }
     Ok(())
 }
