@@ -138,13 +138,16 @@ async fn front_bench(image: usize, count: usize) {
             backend.queue.clone(),
             clock.clone(),
         )
-        .with_mm1(http_front::mm1::Mm1Front::new(
-            cfg.clone(),
-            backend.objects.clone(),
-            backend.state.clone(),
-            backend.queue.clone(),
-            clock.clone(),
-        )),
+        .with_mm1(
+            http_front::mm1::Mm1Front::new(
+                cfg.clone(),
+                backend.objects.clone(),
+                backend.state.clone(),
+                backend.queue.clone(),
+                clock.clone(),
+            )
+            .with_intake(backend.intake()),
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -6,7 +6,9 @@
 //!
 //! `cargo bench -p mmsc --bench smtp_front` (needs `tests/setup-peers.sh` for Postfix).
 //! `MMSC_BENCH_SIZES=4096` runs only the sizes listed (bytes, comma-separated), e.g. to
-//! profile one of them.
+//! profile one of them. Each size runs `MMSC_BENCH_ROUNDS` rounds (default 3), the two
+//! servers alternating which goes first, and the summary compares the medians: on a
+//! shared machine one run of either server can be off by a factor of two.
 
 use mmsc_shared::adapters::embedded::EmbeddedBackend;
 use mmsc_shared::config::Config;
@@ -135,6 +137,23 @@ async fn session(port: u16, body: Arc<Vec<u8>>, n: usize) -> std::io::Result<Vec
     Ok(lat)
 }
 
+/// One server's figures in one round.
+struct Run {
+    src: f64,
+    rust: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 fn message(size: usize) -> Vec<u8> {
     let mut m = format!(
         "X-Mms-3GPP-MMS-Version: 6.10.0\r\nX-Mms-Message-Type: MM4_forward.REQ\r\nX-Mms-Transaction-ID: bench@mmsc\r\nFrom: {FROM}\r\nTo: {TO}\r\nContent-Type: text/plain\r\n\r\n"
@@ -201,7 +220,8 @@ fn main() {
                 backend.queue.clone(),
                 clock,
             )
-            .expect("front"),
+            .expect("front")
+            .with_intake(backend.intake()),
         );
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", our_port))
             .await
@@ -220,40 +240,86 @@ fn main() {
     println!(
         "SMTP front benchmark: {SESSIONS} sessions; ours = SMTP front on the embedded backend (fsync'd store + queue before 250); smtp-sink stores nothing"
     );
+    let rounds: usize = std::env::var("MMSC_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(3);
     println!(
-        "{:<10} {:<10} {:>12} {:>14} {:>10} {:>10} {:>14}",
-        "size", "server", "msg/s (src)", "msg/s (rust)", "p50", "p99", "CPU us/msg"
+        "{rounds} rounds per size; the two servers alternate which runs first, since this machine's speed drifts between runs"
+    );
+    println!(
+        "{:<8} {:<6} {:<10} {:>12} {:>14} {:>10} {:>10} {:>14}",
+        "size", "round", "server", "msg/s (src)", "msg/s (rust)", "p50", "p99", "CPU us/msg"
     );
     let only: Option<Vec<usize>> = std::env::var("MMSC_BENCH_SIZES")
         .ok()
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect());
+    let mut summaries = Vec::new();
     for (size, count) in [(4096usize, 4000usize), (102_400, 1000)] {
         if only.as_ref().is_some_and(|o| !o.contains(&size)) {
             continue;
         }
-        for (name, port) in [("mmsc", our_port), ("smtp-sink", sink_port)] {
-            let cpu_before = own_cpu();
-            let rate_src = smtp_source(&source, port, size, count);
-            // Our server's CPU per message while smtp-source drove it (smtp-sink's
-            // runs in its own process: not counted, shown as -).
-            let cpu = (own_cpu().saturating_sub(cpu_before)).as_secs_f64() * 1e6 / count as f64;
-            let (rate, p50, p99) = rt.block_on(latencies(port, size, count));
-            let cpu = if name == "mmsc" {
-                format!("{cpu:.0}")
-            } else {
-                "-".to_string()
-            };
-            println!(
-                "{:<10} {:<10} {:>12.0} {:>14.0} {:>8.2}ms {:>8.2}ms {:>14}",
-                format!("{} KiB", size / 1024),
-                name,
-                rate_src,
-                rate,
-                p50.as_secs_f64() * 1e3,
-                p99.as_secs_f64() * 1e3,
-                cpu
-            );
+        // Per server: (src rate, rust rate, p50, p99) of each round.
+        let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
+        for round in 0..rounds {
+            let mut order = [(0usize, "mmsc", our_port), (1, "smtp-sink", sink_port)];
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for (i, name, port) in order {
+                let cpu_before = own_cpu();
+                let src = smtp_source(&source, port, size, count);
+                // Our server's CPU per message while smtp-source drove it (smtp-sink's
+                // runs in its own process: not counted, shown as -).
+                let cpu = (own_cpu().saturating_sub(cpu_before)).as_secs_f64() * 1e6 / count as f64;
+                let (rust, p50, p99) = rt.block_on(latencies(port, size, count));
+                let cpu = if i == 0 {
+                    format!("{cpu:.0}")
+                } else {
+                    "-".to_string()
+                };
+                println!(
+                    "{:<8} {:<6} {:<10} {:>12.0} {:>14.0} {:>8.2}ms {:>8.2}ms {:>14}",
+                    format!("{} KiB", size / 1024),
+                    round + 1,
+                    name,
+                    src,
+                    rust,
+                    p50.as_secs_f64() * 1e3,
+                    p99.as_secs_f64() * 1e3,
+                    cpu
+                );
+                runs[i].push(Run {
+                    src,
+                    rust,
+                    p50,
+                    p99,
+                });
+            }
         }
+        summaries.push((size, runs));
+    }
+    println!("\nmedians over the rounds (ours as % of smtp-sink, from the medians):");
+    for (size, [ours, sink]) in &summaries {
+        let med = |runs: &[Run], f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
+        let (o_src, s_src) = (med(ours, |r| r.src), med(sink, |r| r.src));
+        let (o_rust, s_rust) = (med(ours, |r| r.rust), med(sink, |r| r.rust));
+        let ms = |d: f64| d * 1e3;
+        println!(
+            "{:>4} KiB: msg/s (src) {:.0} vs {:.0} = {:.0} %; msg/s (rust) {:.0} vs {:.0} = {:.0} %; p50 {:.2} vs {:.2} ms; p99 {:.2} vs {:.2} ms",
+            size / 1024,
+            o_src,
+            s_src,
+            100.0 * o_src / s_src.max(f64::MIN_POSITIVE),
+            o_rust,
+            s_rust,
+            100.0 * o_rust / s_rust.max(f64::MIN_POSITIVE),
+            ms(med(ours, |r| r.p50.as_secs_f64())),
+            ms(med(sink, |r| r.p50.as_secs_f64())),
+            ms(med(ours, |r| r.p99.as_secs_f64())),
+            ms(med(sink, |r| r.p99.as_secs_f64())),
+        );
     }
     let _ = sink_proc.kill();
     let _ = sink_proc.wait();

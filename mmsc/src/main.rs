@@ -258,6 +258,7 @@ async fn serve(
             objects: backend.objects.clone(),
             state: backend.state.clone(),
             queue: backend.queue.clone(),
+            intake: backend.intake(),
             clock: clock.clone(),
         },
         (smtp_listener, http_listener),
@@ -359,6 +360,8 @@ pub(crate) struct Ports {
     pub objects: Arc<dyn mmsc_shared::ports::ObjectStore>,
     pub state: Arc<dyn mmsc_shared::ports::StateStore>,
     pub queue: Arc<dyn mmsc_shared::ports::Queue>,
+    /// How the fronts store a PDU and queue its job.
+    pub intake: Arc<dyn mmsc_shared::ports::Intake>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -378,10 +381,11 @@ pub(crate) fn spawn_fronts(
             p.queue.clone(),
             p.clock.clone(),
         )
-        .context("setting up the SMTP front")?,
+        .context("setting up the SMTP front")?
+        .with_intake(p.intake.clone()),
     );
     let http = Arc::new(http_front::HttpFront::complete(
-        cfg, p.objects, p.state, p.queue, p.clock,
+        cfg, p.objects, p.state, p.queue, p.intake, p.clock,
     ));
     info!(smtp = %smtp_listener.local_addr()?, http = %http_listener.local_addr()?, "listening");
     let rx = stop.clone();

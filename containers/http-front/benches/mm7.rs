@@ -85,13 +85,16 @@ async fn run() {
             backend.queue.clone(),
             clock.clone(),
         )
-        .with_mm7(http_front::mm7::Mm7Front::new(
-            cfg.clone(),
-            backend.objects.clone(),
-            backend.state.clone(),
-            backend.queue.clone(),
-            clock.clone(),
-        )),
+        .with_mm7(
+            http_front::mm7::Mm7Front::new(
+                cfg.clone(),
+                backend.objects.clone(),
+                backend.state.clone(),
+                backend.queue.clone(),
+                clock.clone(),
+            )
+            .with_intake(backend.intake()),
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

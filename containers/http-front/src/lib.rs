@@ -17,7 +17,7 @@ use ipnet::IpNet;
 use mmsc_shared::domain::{Job, RecipientState};
 use mmsc_shared::handlers::records::Records;
 use mmsc_shared::handlers::trace;
-use mmsc_shared::ports::{Clock, ObjectStore, Queue, StateStore, queues};
+use mmsc_shared::ports::{Clock, Intake, ObjectStore, Queue, StateStore, queues};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -61,6 +61,7 @@ impl HttpFront {
         objects: Arc<dyn ObjectStore>,
         state: Arc<dyn StateStore>,
         queue: Arc<dyn Queue>,
+        intake: Arc<dyn Intake>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let mm7 = mm7::Mm7Front::new(
@@ -69,14 +70,16 @@ impl HttpFront {
             state.clone(),
             queue.clone(),
             clock.clone(),
-        );
+        )
+        .with_intake(intake.clone());
         let mm1 = mm1::Mm1Front::new(
             config.clone(),
             objects,
             state.clone(),
             queue.clone(),
             clock.clone(),
-        );
+        )
+        .with_intake(intake);
         HttpFront::new(config, state, queue, clock)
             .with_mm7(mm7)
             .with_mm1(mm1)

@@ -30,7 +30,9 @@ use mmsc_shared::config::Config;
 use mmsc_shared::domain::{Address, Interface, Job, MessageId, RecipientState, Timestamp};
 use mmsc_shared::handlers::mm1::{self, Mm1Delivery, submit};
 use mmsc_shared::handlers::records::Records;
-use mmsc_shared::ports::{Clock, ObjectStore, Queue, StateStore};
+use mmsc_shared::ports::{
+    Arrival, Clock, Intake, IntakeError, ObjectStore, Queue, SeparateIntake, StateStore,
+};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +44,7 @@ pub struct Mm1Front {
     objects: Arc<dyn ObjectStore>,
     state: Arc<dyn StateStore>,
     queue: Arc<dyn Queue>,
+    intake: Arc<dyn Intake>,
     clock: Arc<dyn Clock>,
 }
 
@@ -55,11 +58,18 @@ impl Mm1Front {
     ) -> Self {
         Mm1Front {
             config,
+            intake: Arc::new(SeparateIntake::new(objects.clone(), queue.clone())),
             objects,
             state,
             queue,
             clock,
         }
+    }
+
+    /// How submissions are stored and queued (see `SmtpFront::with_intake`).
+    pub fn with_intake(mut self, intake: Arc<dyn Intake>) -> Self {
+        self.intake = intake;
+        self
     }
 
     fn trusted(&self, ip: IpAddr) -> bool {
@@ -446,26 +456,31 @@ async fn store_and_queue(
     id: &MessageId,
 ) -> Result<(), String> {
     let key = submit::object_key(id);
-    front
-        .objects
-        .put(&key, bytes.into(), MMS_MESSAGE_CONTENT_TYPE)
-        .await
-        .map_err(|e| e.to_string())?;
     let job = Job::Ingest {
         interface: Interface::Mm1,
-        object_key: key,
+        object_key: key.clone(),
         peer: from.key().to_string(),
         remote_addr: Some(peer.to_string()),
         mail_from: None,
         rcpt_to: vec![],
         received_at: front.clock.now(),
     };
+    let job_bytes = job.to_bytes();
     front
-        .queue
-        .send(job.queue(), &job.to_bytes(), Duration::ZERO)
+        .intake
+        .accept(Arrival {
+            key: &key,
+            body: bytes.into(),
+            content_type: MMS_MESSAGE_CONTENT_TYPE,
+            queue: job.queue(),
+            job: &job_bytes,
+        })
         .await
-        .map_err(|e| e.to_string())?;
-    Ok(())
+        .map_err(|e| match e {
+            IntakeError::Store(e) => e.to_string(),
+            IntakeError::Queue(e) => e.to_string(),
+            IntakeError::Backend(m) => m,
+        })
 }
 
 /// Stores and queues a submission, then answers Ok with its Message-ID.

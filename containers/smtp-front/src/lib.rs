@@ -82,7 +82,7 @@ pub mod timefmt;
 mod tls;
 
 use mmsc_shared::config::Config;
-use mmsc_shared::ports::{Clock, ObjectStore, Queue};
+use mmsc_shared::ports::{Clock, Intake, ObjectStore, Queue, SeparateIntake};
 use mmsc_shared::routing::Router;
 use std::collections::HashMap;
 use std::io;
@@ -132,7 +132,7 @@ pub struct SmtpFront {
     config: Arc<Config>,
     router: Router,
     objects: Arc<dyn ObjectStore>,
-    queue: Arc<dyn Queue>,
+    intake: Arc<dyn Intake>,
     clock: Arc<dyn Clock>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     auth_offered: bool,
@@ -178,13 +178,21 @@ impl SmtpFront {
             router: Router::new(&config),
             auth_offered: identify::auth_offered(&config),
             config,
+            intake: Arc::new(SeparateIntake::new(objects.clone(), queue)),
             objects,
-            queue,
             clock,
             tls,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             backend_timeout: DEFAULT_BACKEND_TIMEOUT,
         })
+    }
+
+    /// How messages are stored and queued (by default: a put to the object store and
+    /// a send to the queue, at the same time). The embedded backend passes its own,
+    /// which writes a small message and its job in one transaction.
+    pub fn with_intake(mut self, intake: Arc<dyn Intake>) -> Self {
+        self.intake = intake;
+        self
     }
 
     /// How long [`serve`](SmtpFront::serve) lets sessions finish after shutdown.

@@ -19,7 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::{Bytes, BytesMut};
 use mmsc_shared::domain::{Address, Interface, Job};
-use mmsc_shared::ports::queues;
+use mmsc_shared::ports::{Arrival, IntakeError, queues};
 use mmsc_shared::routing::Route;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -881,38 +881,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             rcpt_to: txn.rcpts.clone(),
             received_at: now,
         };
-        // The object and the job are written at the same time: each is a durable commit,
-        // and waiting for one before starting the other doubles the time to `250`. The
-        // ingest handler waits for an object it cannot see yet and drops the job of a
-        // message whose store failed (that peer was answered 451 and retries).
-        let put = tokio::time::timeout(
-            limit,
-            front
-                .objects
-                .put(&key, Bytes::from(bytes), "message/rfc822"),
-        )
-        .instrument(span.clone());
         let job_bytes = job.to_bytes();
-        let send = tokio::time::timeout(
+        let accepted = tokio::time::timeout(
             limit,
-            front.queue.send(queues::INGEST, &job_bytes, Duration::ZERO),
+            front.intake.accept(Arrival {
+                key: &key,
+                body: Bytes::from(bytes),
+                content_type: "message/rfc822",
+                queue: queues::INGEST,
+                job: &job_bytes,
+            }),
         )
-        .instrument(span.clone());
-        let (put, sent) = tokio::join!(put, send);
-        let put_error = match put {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(_) => Some(format!("timed out after {limit:?}")),
-        };
-        if let Some(error) = put_error {
-            warn!(parent: &span, %error, %key, "storing the message failed; 451");
-            // A timed-out put may still land later; do not leave it behind.
-            self.delete_object(&key, &span).await;
-            self.say("451 4.3.0 Temporary failure storing the message, try again later");
-            return;
-        }
-        match sent {
-            Ok(Ok(_)) => {
+        .instrument(span.clone())
+        .await;
+        let error = match accepted {
+            Ok(Ok(())) => {
                 info!(
                     parent: &span,
                     %partner,
@@ -927,17 +910,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 // delivered, so a long-lived partner session is not cut off for
                 // rejected recipients spread over many good messages.
                 self.errors = 0;
+                return;
             }
-            other => {
-                let error = match other {
-                    Ok(Err(e)) => e.to_string(),
-                    _ => format!("timed out after {limit:?}"),
-                };
-                warn!(parent: &span, %error, %key, "queueing the ingest job failed; 451");
+            Ok(Err(e)) => e,
+            Err(_) => {
+                // The write may still land after this; do not leave the object behind
+                // (the handler then drops the job: the peer was refused and retries).
+                warn!(parent: &span, %key, "storing the message timed out after {limit:?}; 451");
                 self.delete_object(&key, &span).await;
-                self.say("451 4.3.0 Temporary failure queueing the message, try again later");
+                self.say("451 4.3.0 Temporary failure storing the message, try again later");
+                return;
             }
-        }
+        };
+        warn!(parent: &span, %error, %key, "storing or queueing the message failed; 451");
+        let reply = match error {
+            IntakeError::Queue(_) => {
+                "451 4.3.0 Temporary failure queueing the message, try again later"
+            }
+            IntakeError::Store(_) | IntakeError::Backend(_) => {
+                "451 4.3.0 Temporary failure storing the message, try again later"
+            }
+        };
+        self.say(reply);
     }
 
     async fn delete_object(&self, key: &str, span: &Span) {

@@ -37,7 +37,9 @@ use mmsc_shared::codec::mm7::{
 use mmsc_shared::config::{Config, VaspConfig};
 use mmsc_shared::domain::{Address, Direction, Interface, Job, MessageId, Origin, RecipientState};
 use mmsc_shared::handlers::records::Records;
-use mmsc_shared::ports::{Clock, ObjectStore, Queue, StateStore};
+use mmsc_shared::ports::{
+    Arrival, Clock, Intake, IntakeError, ObjectStore, Queue, SeparateIntake, StateStore,
+};
 use mmsc_shared::routing::{Route, Router};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -49,9 +51,9 @@ use tracing::{Instrument, info, info_span, warn};
 pub struct Mm7Front {
     config: Arc<Config>,
     router: Router,
-    objects: Arc<dyn ObjectStore>,
     state: Arc<dyn StateStore>,
     queue: Arc<dyn Queue>,
+    intake: Arc<dyn Intake>,
     clock: Arc<dyn Clock>,
     nonces: auth::Nonces,
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
@@ -71,13 +73,19 @@ impl Mm7Front {
         Mm7Front {
             router: Router::new(&config),
             config,
-            objects,
+            intake: Arc::new(SeparateIntake::new(objects, queue.clone())),
             state,
             queue,
             clock,
             nonces: auth::Nonces::new(),
             buckets: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// How submissions are stored and queued (see `SmtpFront::with_intake`).
+    pub fn with_intake(mut self, intake: Arc<dyn Intake>) -> Self {
+        self.intake = intake;
+        self
     }
 
     pub fn routes(self: Arc<Self>) -> axum::Router {
@@ -368,7 +376,8 @@ fn date_segment(clock: &dyn Clock) -> String {
 
 impl Mm7Front {
     /// Stores the raw request as a MIME entity (its Content-Type, an empty line, the
-    /// HTTP body) and queues it to `ingest`. On queue failure the object is removed.
+    /// HTTP body) and queues it to `ingest`, through the intake: answered only when
+    /// both are durable, nothing left behind on failure.
     async fn store_and_queue(
         &self,
         key: &str,
@@ -382,10 +391,6 @@ impl Mm7Front {
         entity.extend_from_slice(ct.replace(['\r', '\n'], " ").as_bytes());
         entity.extend_from_slice(b"\r\n\r\n");
         entity.extend_from_slice(raw);
-        self.objects
-            .put(key, Bytes::from(entity), "message/rfc822")
-            .await
-            .map_err(|e| format!("storing the request: {e}"))?;
         let job = Job::Ingest {
             interface: Interface::Mm7,
             object_key: key.to_string(),
@@ -395,17 +400,20 @@ impl Mm7Front {
             rcpt_to: Vec::new(),
             received_at: self.clock.now(),
         };
-        if let Err(e) = self
-            .queue
-            .send(job.queue(), &job.to_bytes(), Duration::ZERO)
+        let job_bytes = job.to_bytes();
+        self.intake
+            .accept(Arrival {
+                key,
+                body: Bytes::from(entity),
+                content_type: "message/rfc822",
+                queue: job.queue(),
+                job: &job_bytes,
+            })
             .await
-        {
-            if let Err(d) = self.objects.delete(key).await {
-                warn!(object_key = key, error = %d, "could not remove the unqueued request");
-            }
-            return Err(format!("queueing the request: {e}"));
-        }
-        Ok(())
+            .map_err(|e| match e {
+                IntakeError::Queue(e) => format!("queueing the request: {e}"),
+                e => format!("storing the request: {e}"),
+            })
     }
 
     async fn submit(

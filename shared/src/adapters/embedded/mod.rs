@@ -7,12 +7,14 @@
 //! * [`SqliteQueue`]: at-least-once queues in SQLite with visibility timeouts, long
 //!   polling and dead-letter queues.
 //!
-//! Both databases run in WAL mode with `synchronous=FULL` and commit through one
-//! writer thread per file that batches concurrent writes into one transaction (group
-//! commit): an `Ok` from any write means the data is on disk, and many concurrent
-//! writers share the cost of each fsync. See [`EmbeddedBackend::open`] for the layout
+//! Both databases run in WAL mode and commit through one writer thread per file that
+//! batches concurrent writes into one transaction (group commit), with the WAL fsync
+//! on a thread of its own so the next batch runs while the last one is flushed: an
+//! `Ok` from any write means the data is on disk, and many concurrent writers share
+//! the cost of each fsync. See [`EmbeddedBackend::open`] for the layout
 //! of a data directory.
 
+mod intake;
 pub mod object_store;
 mod queue;
 mod sqlite;
@@ -21,6 +23,7 @@ mod state_store;
 #[cfg(test)]
 mod tests;
 
+pub use intake::EmbeddedIntake;
 pub use object_store::{DirObjectStore, TEMP_PREFIX};
 pub use queue::{MAX_BODY, SqliteQueue};
 pub use state_store::{PURGE_INTERVAL, SqliteStateStore};
@@ -64,6 +67,14 @@ pub struct EmbeddedBackend {
 }
 
 impl EmbeddedBackend {
+    /// How fronts take in PDUs here: a small PDU and its job in one transaction.
+    pub fn intake(&self) -> Arc<EmbeddedIntake> {
+        Arc::new(EmbeddedIntake::new(
+            self.objects.clone(),
+            self.queue.clone(),
+        ))
+    }
+
     /// Opens (creating as needed) the stores under `data_dir`:
     ///
     /// ```text

@@ -124,6 +124,25 @@ impl DirObjectStore {
         &self.root
     }
 
+    /// The database holding the small objects.
+    pub(crate) fn inline_db(&self) -> &Arc<Db> {
+        &self.inline
+    }
+
+    /// After a small version of `key` was committed inline: removes a larger earlier
+    /// version (a file), which the inline one now shadows. A stat is cheap enough to
+    /// make on every put; the common case stops at it.
+    pub(crate) async fn drop_shadowed_file(&self, key: &str) -> Result<(), ObjectError> {
+        if !self.root.join(key).is_file() {
+            return Ok(());
+        }
+        self.blocking(key, |root, key, _| match fs::remove_file(root.join(key)) {
+            Err(e) if !is_absent(&e) && !root.join(key).is_dir() => Err(e),
+            _ => Ok(()),
+        })
+        .await
+    }
+
     /// Runs blocking file work for `key` on the blocking pool.
     async fn blocking<T, F>(&self, key: &str, f: F) -> Result<T, ObjectError>
     where
@@ -209,6 +228,18 @@ fn put_blocking(
     result
 }
 
+/// Stores a small object in the inline table; runs on the writer of [`INLINE_DB`] (or
+/// of the database shared with the queue), inside its transaction.
+pub(crate) fn insert_inline(
+    c: &rusqlite::Connection,
+    key: &str,
+    body: &[u8],
+) -> rusqlite::Result<()> {
+    c.prepare_cached("INSERT OR REPLACE INTO objects (key, body) VALUES (?1, ?2)")?
+        .execute(rusqlite::params![key, body])
+        .map(|_| ())
+}
+
 fn inline_error(key: &str, e: super::sqlite::DbError) -> ObjectError {
     ObjectError::Backend(format!("inline object {key}: {e}"))
 }
@@ -221,29 +252,30 @@ impl ObjectStore for DirObjectStore {
         if body.len() <= INLINE_MAX {
             let k = owned.clone();
             self.inline
-                .write(move |c| {
-                    c.prepare_cached("INSERT OR REPLACE INTO objects (key, body) VALUES (?1, ?2)")?
-                        .execute(rusqlite::params![k, body.as_ref()])
-                })
+                .write(move |c| insert_inline(c, &k, &body))
                 .await
                 .map_err(|e| inline_error(key, e))?;
-            // A larger earlier version of this key, if any, is now shadowed; remove it.
-            // (A stat is cheap enough to make here; the common case stops at it.)
-            if !self.root.join(key).is_file() {
-                return Ok(());
-            }
-            return self
-                .blocking(key, |root, key, _| match fs::remove_file(root.join(key)) {
-                    Err(e) if !is_absent(&e) && !root.join(key).is_dir() => Err(e),
-                    _ => Ok(()),
-                })
-                .await;
+            return self.drop_shadowed_file(key).await;
         }
         self.blocking(key, move |root, key, durable| {
             put_blocking(root, key, &body, durable)
         })
         .await?;
         // The file is durable; now drop a smaller earlier version that would shadow it.
+        // A new key (the common case) has none: a read says so without a durable
+        // commit, which would add a second fsync wait to every large put.
+        let k = owned.clone();
+        let shadowed = self
+            .inline
+            .read(move |c| {
+                c.prepare_cached("SELECT EXISTS (SELECT 1 FROM objects WHERE key = ?1)")?
+                    .query_row([k], |r| r.get::<_, bool>(0))
+            })
+            .await
+            .map_err(|e| inline_error(key, e))?;
+        if !shadowed {
+            return Ok(());
+        }
         self.inline
             .write(move |c| {
                 c.prepare_cached("DELETE FROM objects WHERE key = ?1")?

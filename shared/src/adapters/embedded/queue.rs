@@ -39,7 +39,48 @@ const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 const READERS: usize = 2;
 
-/// Durable at-least-once queues on SQLite (WAL, `synchronous=FULL`, group commit).
+/// A message checked and ready for the writer (sent by [`SqliteQueue::send`], or by
+/// the embedded intake in the same transaction as its object).
+pub(crate) struct Outgoing {
+    queue: String,
+    id: String,
+    body: Vec<u8>,
+    delay_ms: i64,
+}
+
+impl Outgoing {
+    pub(crate) fn new(queue: &str, body: &[u8], delay: Duration) -> Result<Self, QueueError> {
+        check_name(queue)?;
+        if body.len() > MAX_BODY {
+            return Err(QueueError::TooLarge(body.len()));
+        }
+        Ok(Outgoing {
+            queue: queue.to_string(),
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            body: body.to_vec(),
+            delay_ms: millis(delay),
+        })
+    }
+
+    /// Inserts the message; runs on the writer, inside its transaction.
+    pub(crate) fn insert(&self, c: &Connection) -> rusqlite::Result<()> {
+        let now = now_ms();
+        c.prepare_cached(
+            "INSERT INTO messages (queue, id, body, sent_at, visible_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            self.queue,
+            self.id,
+            self.body,
+            now,
+            now.saturating_add(self.delay_ms)
+        ])
+        .map(|_| ())
+    }
+}
+
+/// Durable at-least-once queues on SQLite (WAL, group commit, fsync before `Ok`).
 ///
 /// * Queues are created on first use; any name of 1 to 80 `[a-z0-9-]` characters is
 ///   accepted, anything else is [`QueueError::UnknownQueue`].
@@ -137,6 +178,12 @@ impl SqliteQueue {
 
     pub fn max_receives(&self) -> u32 {
         self.max_receives
+    }
+
+    /// Wakes a receiver of `queue` after a message was committed to it: one new
+    /// message, one waiting receiver (delayed ones re-arm their sleep to the due time).
+    pub(crate) fn sent(&self, queue: &str) {
+        self.notifier(queue).notify_one();
     }
 
     fn notifier(&self, queue: &str) -> Arc<Notify> {
@@ -256,28 +303,14 @@ fn take_blocking(
 #[async_trait]
 impl Queue for SqliteQueue {
     async fn send(&self, queue: &str, body: &[u8], delay: Duration) -> Result<String, QueueError> {
-        check_name(queue)?;
-        if body.len() > MAX_BODY {
-            return Err(QueueError::TooLarge(body.len()));
-        }
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let (q, row_id, body) = (queue.to_string(), id.clone(), body.to_vec());
-        let delay = millis(delay);
+        let out = Outgoing::new(queue, body, delay)?;
+        let id = out.id.clone();
+        let queue = out.queue.clone();
         self.db
-            .write(move |c| {
-                let now = now_ms();
-                c.prepare_cached(
-                    "INSERT INTO messages (queue, id, body, sent_at, visible_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![q, row_id, body, now, now.saturating_add(delay)])
-                .map(|_| ())
-            })
+            .write(move |c| out.insert(c))
             .await
             .map_err(backend)?;
-        // One new message: one waiting receiver is enough (delayed ones re-arm their
-        // sleep to the message's due time).
-        self.notifier(queue).notify_one();
+        self.sent(&queue);
         Ok(id)
     }
 

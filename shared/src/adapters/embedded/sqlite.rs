@@ -3,19 +3,36 @@
 //!
 //! # Durability
 //!
-//! Every database runs in WAL mode with `synchronous=FULL`: a transaction's WAL frames
-//! are fsynced before `COMMIT` returns, so a write acknowledged to a caller survives a
-//! process crash *and* a power loss (with `NORMAL` it would survive only a crash).
+//! Every database runs in WAL mode. A write is acknowledged to its caller only once
+//! its transaction's WAL frames are fsynced (see *Pipelined fsync*), so it survives a
+//! process crash *and* a power loss.
 //!
 //! # Group commit
 //!
 //! All writes of a database go through one thread. It takes the first pending job,
 //! opens a transaction, runs that job and every job that is queued behind it (up to
-//! [`MAX_BATCH`]), each inside its own savepoint, and commits once: one fsync for the
-//! whole batch. A job whose statements fail is rolled back to its savepoint and gets
-//! its own error; the others are unaffected. Each job's caller is answered only after
-//! the commit, so "returned `Ok`" always means "on disk". With one caller a batch is
-//! one job (no added latency); with many, the fsync cost is shared.
+//! [`MAX_BATCH`]), each inside its own savepoint, and commits once. A job whose
+//! statements fail is rolled back to its savepoint and gets its own error; the others
+//! are unaffected.
+//!
+//! # Pipelined fsync
+//!
+//! The writer commits with `synchronous=NORMAL`: `COMMIT` writes the batch's WAL
+//! frames to the OS and returns without waiting for the disk. The writer then hands the
+//! batch to a syncer thread and starts on the next one. The syncer takes every batch
+//! committed so far, calls `fdatasync` on the WAL file once and only then answers
+//! their callers, so "returned `Ok`" still means "on disk" (as with `FULL`), but the
+//! writer never sits idle while the disk flushes: batch *n + 1* runs during batch
+//! *n*'s fsync, and one fsync covers every batch committed while the previous one was
+//! in flight. `NORMAL` still syncs the WAL header when the WAL restarts (the ordering
+//! that keeps the file consistent across a power loss) and checkpoints still sync
+//! the WAL before copying it and the database file after.
+//!
+//! A committed batch is visible to readers before its fsync returns, as with any
+//! group commit. If an fsync fails, its callers get an error and so does every later
+//! write: after a failed fsync Linux may report the next one as clean although pages
+//! were lost, so the database refuses to acknowledge anything more until it is
+//! reopened (the fronts then answer 451 and the partner retries).
 //!
 //! Reads use separate connections (WAL readers never block the writer nor each other)
 //! and see every write that has been acknowledged.
@@ -154,6 +171,7 @@ impl Readers {
 pub(crate) struct Db {
     tx: Option<mpsc::Sender<Box<dyn WriteJob>>>,
     thread: Option<JoinHandle<()>>,
+    syncer: Option<JoinHandle<()>>,
     checkpointer: Option<JoinHandle<()>>,
     readers: Arc<Readers>,
     path: PathBuf,
@@ -175,9 +193,13 @@ impl Db {
         let writer = Connection::open(path).map_err(sqlite_err)?;
         configure(&writer).map_err(sqlite_err)?;
         writer.execute_batch(schema).map_err(sqlite_err)?;
-        // Checkpoints are the checkpointer thread's job (see the module docs).
+        // Checkpoints are the checkpointer thread's job, and the WAL fsync the syncer's
+        // (see the module docs).
         writer
             .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(sqlite_err)?;
+        writer
+            .pragma_update(None, "synchronous", "NORMAL")
             .map_err(sqlite_err)?;
         let ckpt_conn = Connection::open(path).map_err(sqlite_err)?;
         configure(&ckpt_conn).map_err(sqlite_err)?;
@@ -202,14 +224,21 @@ impl Db {
             .name(format!("{thread_name}-ckpt"))
             .spawn(move || checkpoint_loop(ckpt_conn, ckpt_rx, &db_path))
             .map_err(spawn_err)?;
+        let (sync_tx, sync_rx) = mpsc::channel::<Vec<Box<dyn WriteJob>>>();
+        let wal_path = wal_path(path);
+        let syncer = std::thread::Builder::new()
+            .name(format!("{thread_name}-sync"))
+            .spawn(move || sync_loop(sync_rx, &wal_path))
+            .map_err(spawn_err)?;
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let thread = std::thread::Builder::new()
             .name(thread_name.to_string())
-            .spawn(move || writer_loop(writer, rx, ckpt_tx))
+            .spawn(move || writer_loop(writer, rx, sync_tx, ckpt_tx))
             .map_err(spawn_err)?;
         Ok(Db {
             tx: Some(tx),
             thread: Some(thread),
+            syncer: Some(syncer),
             checkpointer: Some(checkpointer),
             readers: Arc::new(Readers {
                 conns,
@@ -287,6 +316,12 @@ impl Drop for Db {
         {
             tracing::error!(db = %self.path.display(), "database writer thread panicked");
         }
+        // The writer held the syncer's only sender: it answers what is left and stops.
+        if let Some(thread) = self.syncer.take()
+            && thread.join().is_err()
+        {
+            tracing::error!(db = %self.path.display(), "database syncer thread panicked");
+        }
         // The writer held the checkpointer's only sender: it has stopped too (after a
         // last checkpoint).
         if let Some(thread) = self.checkpointer.take()
@@ -315,11 +350,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 fn writer_loop(
     conn: Connection,
     rx: mpsc::Receiver<Box<dyn WriteJob>>,
+    sync: mpsc::Sender<Vec<Box<dyn WriteJob>>>,
     checkpoint: mpsc::SyncSender<()>,
 ) {
-    let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(MAX_BATCH);
     let mut commits: u64 = 0;
     while let Ok(first) = rx.recv() {
+        let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(16);
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             first.finish(Err(&e.to_string()));
             continue;
@@ -344,8 +380,20 @@ fn writer_loop(
                 Err(e.to_string())
             }
         };
-        for job in batch.drain(..) {
-            job.finish(commit.as_ref().map(|_| ()).map_err(String::as_str));
+        match commit {
+            // Answered by the syncer once the WAL is on disk.
+            Ok(()) => {
+                if let Err(mpsc::SendError(batch)) = sync.send(batch) {
+                    for job in batch {
+                        job.finish(Err("the database syncer thread has stopped"));
+                    }
+                }
+            }
+            Err(msg) => {
+                for job in batch {
+                    job.finish(Err(&msg));
+                }
+            }
         }
         commits += 1;
         if commits.is_multiple_of(CHECKPOINT_EVERY) {
@@ -355,6 +403,51 @@ fn writer_loop(
     }
     // Stopping: one last checkpoint, so the next open starts with a short WAL.
     let _ = checkpoint.try_send(());
+}
+
+/// The WAL file SQLite keeps beside the database (`<db>-wal`).
+fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// Answers committed batches once an `fdatasync` of the WAL that began after their
+/// `COMMIT` has returned (see the module docs). One fsync covers every batch that
+/// arrived while the previous one was running.
+fn sync_loop(rx: mpsc::Receiver<Vec<Box<dyn WriteJob>>>, wal_path: &Path) {
+    let mut wal: Option<std::fs::File> = None;
+    // After a failed fsync nothing more is acknowledged (see the module docs).
+    let mut failed: Option<String> = None;
+    while let Ok(first) = rx.recv() {
+        let mut batches = vec![first];
+        batches.extend(rx.try_iter());
+        let result = match &failed {
+            Some(e) => Err(e.clone()),
+            None => sync_wal(&mut wal, wal_path).map_err(|e| {
+                let msg = format!(
+                    "fsync of {} failed: {e}; writes are refused until the database is reopened",
+                    wal_path.display()
+                );
+                tracing::error!(wal = %wal_path.display(), error = %e, "WAL fsync failed; the database refuses further writes");
+                failed = Some(msg.clone());
+                msg
+            }),
+        };
+        for job in batches.into_iter().flatten() {
+            job.finish(result.as_ref().map(|_| ()).map_err(String::as_str));
+        }
+    }
+}
+
+fn sync_wal(wal: &mut Option<std::fs::File>, path: &Path) -> std::io::Result<()> {
+    let file = match wal {
+        Some(f) => f,
+        // The WAL exists from the first commit on and stays while the writer's
+        // connection is open (a TRUNCATE checkpoint empties it, same inode).
+        None => wal.insert(std::fs::File::open(path)?),
+    };
+    file.sync_data()
 }
 
 /// What `PRAGMA wal_checkpoint` answers: (busy, WAL frames, frames checkpointed).
@@ -384,5 +477,61 @@ fn checkpoint_loop(conn: Connection, rx: mpsc::Receiver<()>, path: &Path) {
             // The next wake-up tries again; the WAL only grows meanwhile.
             Err(e) => tracing::warn!(db = %path.display(), error = %e, "checkpoint failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(reply: oneshot::Sender<Result<u32, DbError>>) -> Box<dyn WriteJob> {
+        let mut j = Job {
+            f: Some(|_: &Connection| Ok(7u32)),
+            out: None,
+            reply: Some(reply),
+        };
+        j.out = Some(Ok(7));
+        Box::new(j)
+    }
+
+    fn syncer(wal: &Path) -> (mpsc::Sender<Vec<Box<dyn WriteJob>>>, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel();
+        let wal = wal.to_path_buf();
+        (tx, std::thread::spawn(move || sync_loop(rx, &wal)))
+    }
+
+    fn answer(tx: &mpsc::Sender<Vec<Box<dyn WriteJob>>>) -> Result<u32, DbError> {
+        let (reply, rx) = oneshot::channel();
+        tx.send(vec![job(reply)]).expect("syncer running");
+        rx.blocking_recv().expect("answered")
+    }
+
+    #[test]
+    fn the_syncer_answers_once_the_wal_is_synced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let wal = dir.path().join("q.db-wal");
+        std::fs::write(&wal, b"frames").expect("wal");
+        let (tx, thread) = syncer(&wal);
+        assert_eq!(answer(&tx).expect("synced"), 7);
+        drop(tx);
+        thread.join().expect("syncer stops with its sender");
+    }
+
+    #[test]
+    fn after_a_failed_sync_nothing_more_is_acknowledged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let wal = dir.path().join("q.db-wal");
+        let (tx, thread) = syncer(&wal);
+        // No WAL file to sync: the commit is not known to be durable.
+        let err = answer(&tx).expect_err("cannot sync");
+        assert!(
+            matches!(&err, DbError::Commit(m) if m.contains("fsync of") && m.contains("reopened")),
+            "{err}"
+        );
+        // Even once syncing would work again, writes stay refused until a reopen.
+        std::fs::write(&wal, b"frames").expect("wal");
+        assert!(matches!(answer(&tx), Err(DbError::Commit(_))));
+        drop(tx);
+        thread.join().expect("syncer stops");
     }
 }

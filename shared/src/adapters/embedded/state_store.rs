@@ -33,7 +33,7 @@ const PURGE_CHUNK: i64 = 500;
 /// Reader connections per store.
 const READERS: usize = 4;
 
-/// Durable key-value state on SQLite (WAL, `synchronous=FULL`, group commit).
+/// Durable key-value state on SQLite (WAL, group commit, fsync before `Ok`).
 ///
 /// Expiry is evaluated against the injected [`Clock`]: a record is live while
 /// `now < expires_at`. Expired rows behave as absent everywhere (a `create` replaces

@@ -779,3 +779,133 @@ async fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+// ---- intake ----------------------------------------------------------------------
+
+fn arrival<'a>(key: &'a str, body: Bytes, job: &'a [u8]) -> crate::ports::Arrival<'a> {
+    crate::ports::Arrival {
+        key,
+        body,
+        content_type: "message/rfc822",
+        queue: queues::INGEST,
+        job,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_stores_a_small_pdu_and_its_job_in_one_commit() {
+    use crate::ports::Intake;
+    let dir = tempdir();
+    let b = backend(dir.path(), 5).await;
+    b.intake()
+        .accept(arrival(
+            "in/mm4/a.eml",
+            Bytes::from_static(b"pdu"),
+            b"job-a",
+        ))
+        .await
+        .expect("accept");
+    drop(b);
+    // Both were durable before `accept` returned.
+    let b = backend(dir.path(), 5).await;
+    assert_eq!(
+        b.objects.get("in/mm4/a.eml").await.expect("get").as_deref(),
+        Some(&b"pdu"[..])
+    );
+    let got = b
+        .queue
+        .receive(queues::INGEST, 10, LONG, Duration::ZERO)
+        .await
+        .expect("receive");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body, b"job-a");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_leaves_nothing_when_the_job_insert_fails() {
+    use crate::ports::{Intake, IntakeError};
+    let dir = tempdir();
+    let b = backend(dir.path(), 5).await;
+    // Every insert into the queue fails inside the transaction, after the object's.
+    b.queue
+        .database()
+        .write(|c| {
+            c.execute_batch(
+                "CREATE TRIGGER no_jobs BEFORE INSERT ON messages \
+                 BEGIN SELECT RAISE(ABORT, 'injected queue failure'); END;",
+            )
+        })
+        .await
+        .expect("trigger");
+    let err = b
+        .intake()
+        .accept(arrival(
+            "in/mm4/b.eml",
+            Bytes::from_static(b"pdu"),
+            b"job-b",
+        ))
+        .await
+        .expect_err("the job cannot be queued");
+    assert!(
+        matches!(&err, IntakeError::Backend(m) if m.contains("injected queue failure")),
+        "{err}"
+    );
+    assert_eq!(b.objects.get("in/mm4/b.eml").await.expect("get"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_refuses_a_bad_key_or_job_before_writing() {
+    use crate::ports::{Intake, IntakeError, ObjectError};
+    let dir = tempdir();
+    let b = backend(dir.path(), 5).await;
+    let intake = b.intake();
+    let err = intake
+        .accept(arrival("in/../x", Bytes::from_static(b"pdu"), b"job"))
+        .await
+        .expect_err("bad key");
+    assert!(
+        matches!(err, IntakeError::Store(ObjectError::InvalidKey(_))),
+        "{err}"
+    );
+    let huge = vec![b'j'; MAX_BODY + 1];
+    let err = intake
+        .accept(arrival("in/mm4/c.eml", Bytes::from_static(b"pdu"), &huge))
+        .await
+        .expect_err("job too large");
+    assert!(
+        matches!(err, IntakeError::Queue(QueueError::TooLarge(_))),
+        "{err}"
+    );
+    assert_eq!(b.objects.get("in/mm4/c.eml").await.expect("get"), None);
+    assert_eq!(b.queue.depth(queues::INGEST).await.expect("depth"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_puts_a_large_pdu_in_a_file_and_a_small_one_shadows_it() {
+    use crate::ports::Intake;
+    let dir = tempdir();
+    let b = backend(dir.path(), 5).await;
+    let intake = b.intake();
+    let big = Bytes::from(vec![b'L'; object_store::INLINE_MAX + 1]);
+    intake
+        .accept(arrival("in/mm4/d.eml", big.clone(), b"job-1"))
+        .await
+        .expect("large");
+    let file = dir.path().join(OBJECTS_DIR).join("in/mm4/d.eml");
+    assert!(file.is_file(), "a large PDU is a file");
+    assert_eq!(b.objects.get("in/mm4/d.eml").await.expect("get"), Some(big));
+    intake
+        .accept(arrival(
+            "in/mm4/d.eml",
+            Bytes::from_static(b"small"),
+            b"job-2",
+        ))
+        .await
+        .expect("small");
+    assert!(!file.exists(), "the shadowed file is removed");
+    assert_eq!(
+        b.objects.get("in/mm4/d.eml").await.expect("get").as_deref(),
+        Some(&b"small"[..])
+    );
+    assert_eq!(b.queue.depth(queues::INGEST).await.expect("depth"), 2);
+}
