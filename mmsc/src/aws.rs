@@ -86,10 +86,8 @@ pub async fn serve(cfg: Config, create_resources: bool) -> Result<std::process::
             objects: svc.objects.clone(),
             state: svc.state.clone(),
             queue: svc.queue.clone(),
-            intake: Arc::new(mmsc_shared::ports::SeparateIntake::new(
-                svc.objects.clone(),
-                svc.queue.clone(),
-            )),
+            // Each front's default: S3 and SQS are separate services.
+            intake: None,
             clock: clock.clone(),
         },
         (smtp_listener, http_listener),

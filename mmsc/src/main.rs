@@ -258,7 +258,7 @@ async fn serve(
             objects: backend.objects.clone(),
             state: backend.state.clone(),
             queue: backend.queue.clone(),
-            intake: backend.intake(),
+            intake: Some(backend.intake()),
             clock: clock.clone(),
         },
         (smtp_listener, http_listener),
@@ -360,8 +360,9 @@ pub(crate) struct Ports {
     pub objects: Arc<dyn mmsc_shared::ports::ObjectStore>,
     pub state: Arc<dyn mmsc_shared::ports::StateStore>,
     pub queue: Arc<dyn mmsc_shared::ports::Queue>,
-    /// How the fronts store a PDU and queue its job.
-    pub intake: Arc<dyn mmsc_shared::ports::Intake>,
+    /// How the fronts store a PDU and queue its job; `None`: each front's default
+    /// (`SeparateIntake`).
+    pub intake: Option<Arc<dyn mmsc_shared::ports::Intake>>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -374,16 +375,17 @@ pub(crate) fn spawn_fronts(
     (smtp_listener, http_listener): (tokio::net::TcpListener, tokio::net::TcpListener),
     stop: &watch::Receiver<bool>,
 ) -> Result<()> {
-    let smtp = Arc::new(
-        smtp_front::SmtpFront::new(
-            cfg.clone(),
-            p.objects.clone(),
-            p.queue.clone(),
-            p.clock.clone(),
-        )
-        .context("setting up the SMTP front")?
-        .with_intake(p.intake.clone()),
-    );
+    let mut smtp = smtp_front::SmtpFront::new(
+        cfg.clone(),
+        p.objects.clone(),
+        p.queue.clone(),
+        p.clock.clone(),
+    )
+    .context("setting up the SMTP front")?;
+    if let Some(intake) = &p.intake {
+        smtp = smtp.with_intake(intake.clone());
+    }
+    let smtp = Arc::new(smtp);
     let http = Arc::new(http_front::HttpFront::complete(
         cfg, p.objects, p.state, p.queue, p.intake, p.clock,
     ));

@@ -55,31 +55,34 @@ impl HttpFront {
         }
     }
 
-    /// Everything the front serves: health, admin, MM7 and MM1, on these ports.
+    /// Everything the front serves: health, admin, MM7 and MM1, on these ports;
+    /// `intake` for MM7 and MM1 submissions (`None`: `SeparateIntake::new`).
     pub fn complete(
         config: &Arc<mmsc_shared::config::Config>,
         objects: Arc<dyn ObjectStore>,
         state: Arc<dyn StateStore>,
         queue: Arc<dyn Queue>,
-        intake: Arc<dyn Intake>,
+        intake: Option<Arc<dyn Intake>>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let mm7 = mm7::Mm7Front::new(
+        let mut mm7 = mm7::Mm7Front::new(
             config.clone(),
             objects.clone(),
             state.clone(),
             queue.clone(),
             clock.clone(),
-        )
-        .with_intake(intake.clone());
-        let mm1 = mm1::Mm1Front::new(
+        );
+        let mut mm1 = mm1::Mm1Front::new(
             config.clone(),
             objects,
             state.clone(),
             queue.clone(),
             clock.clone(),
-        )
-        .with_intake(intake);
+        );
+        if let Some(intake) = intake {
+            mm7 = mm7.with_intake(intake.clone());
+            mm1 = mm1.with_intake(intake);
+        }
         HttpFront::new(config, state, queue, clock)
             .with_mm7(mm7)
             .with_mm1(mm1)

@@ -13,7 +13,6 @@
 use anyhow::{Context, Result};
 use http_front::HttpFront;
 use mmsc_shared::adapters::aws::startup::Deployed;
-use mmsc_shared::ports::SeparateIntake;
 use std::sync::Arc;
 use tracing::info;
 
@@ -26,9 +25,8 @@ async fn run() -> Result<()> {
     let d = Deployed::from_env().await?;
     let cfg = d.config;
     let b = d.backend;
-    let intake = Arc::new(SeparateIntake::new(b.objects.clone(), b.queue.clone()));
     let front = Arc::new(HttpFront::complete(
-        &cfg, b.objects, b.state, b.queue, intake, d.clock,
+        &cfg, b.objects, b.state, b.queue, None, d.clock,
     ));
     let listener = tokio::net::TcpListener::bind(cfg.http.listen)
         .await

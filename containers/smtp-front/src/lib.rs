@@ -178,7 +178,7 @@ impl SmtpFront {
             router: Router::new(&config),
             auth_offered: identify::auth_offered(&config),
             config,
-            intake: Arc::new(SeparateIntake::new(objects.clone(), queue)),
+            intake: Arc::new(SeparateIntake::at_once(objects.clone(), queue)),
             objects,
             clock,
             tls,
@@ -187,8 +187,8 @@ impl SmtpFront {
         })
     }
 
-    /// How messages are stored and queued (by default: a put to the object store and
-    /// a send to the queue, at the same time). The embedded backend passes its own,
+    /// How messages are stored and queued (by default [`SeparateIntake::at_once`]: a
+    /// put to the object store and a send to the queue, at the same time). The embedded backend passes its own,
     /// which writes a small message and its job in one transaction.
     pub fn with_intake(mut self, intake: Arc<dyn Intake>) -> Self {
         self.intake = intake;

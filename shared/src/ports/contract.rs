@@ -1442,3 +1442,83 @@ async fn queue_limits(q: &dyn Queue, name: String) {
         unknown("depth", q.depth(bad).await.map(|_| ()));
     }
 }
+
+// ---------------------------------------------------------------------------------
+// intake
+
+/// What every [`super::Intake`] promises, checked through the object store and the
+/// queue it writes to: an accepted PDU is stored and its job queued on `queue_name`
+/// (a queue the backend can send to and that this suite may drain); a refused one
+/// leaves no object behind; a bad key is refused as such.
+pub async fn intake_contract(
+    intake: &dyn super::Intake,
+    objects: &dyn ObjectStore,
+    queue: &dyn Queue,
+    queue_name: &str,
+) {
+    use super::{Arrival, IntakeError};
+    let run = run_id();
+    let arrival = |key, queue, job| Arrival {
+        key,
+        body: Bytes::from_static(b"raw PDU"),
+        content_type: "message/rfc822",
+        queue,
+        job,
+    };
+
+    let key = format!("contract/{run}/in/accepted.eml");
+    let job = format!("intake-{run}");
+    ok(
+        intake
+            .accept(arrival(&key, queue_name, job.as_bytes()))
+            .await,
+        "accept",
+    );
+    assert_eq!(
+        ok(objects.get(&key).await, "get after accept").as_deref(),
+        Some(&b"raw PDU"[..]),
+        "contract violation: an accepted PDU must be stored"
+    );
+    let got = ok(
+        queue
+            .receive(
+                queue_name,
+                10,
+                Duration::from_secs(30),
+                Duration::from_secs(5),
+            )
+            .await,
+        "receive after accept",
+    );
+    let Some(mine) = got.iter().find(|m| m.body == job.as_bytes()) else {
+        panic!("contract violation: an accepted PDU's job must be queued");
+    };
+    ok(
+        queue.delete(queue_name, &mine.receipt).await,
+        "delete the job",
+    );
+
+    // The job cannot be queued: the PDU is refused and not kept.
+    let refused = format!("contract/{run}/in/refused.eml");
+    let err = intake
+        .accept(arrival(&refused, "No Such Queue!", b"job"))
+        .await;
+    assert!(
+        err.is_err(),
+        "contract violation: accept onto a queue that cannot take the job must fail"
+    );
+    assert_eq!(
+        ok(objects.get(&refused).await, "get after a refused accept"),
+        None,
+        "contract violation: a refused PDU must not stay stored"
+    );
+
+    // A bad key (with a job that cannot be queued either, so nothing is left over).
+    let err = intake
+        .accept(arrival("contract/../escape", "No Such Queue!", b"job"))
+        .await;
+    assert!(
+        matches!(err, Err(IntakeError::Store(ObjectError::InvalidKey(_)))),
+        "contract violation: a bad key must be refused as InvalidKey, got {err:?}"
+    );
+}

@@ -44,30 +44,56 @@ pub trait Intake: Send + Sync {
 }
 
 /// [`Intake`] over an object store and a queue that are separate services (S3 and
-/// SQS): the put and the send run at the same time, since each waits for its own
-/// durable write and one after the other would double the time to the answer. A job
-/// can therefore become visible a moment before its object (handlers wait for it).
+/// SQS, or the embedded files for PDUs too large to keep inline).
+///
+/// * [`SeparateIntake::new`]: the put, then the send; when the send fails the object
+///   is deleted again, so a refused PDU leaves nothing behind.
+/// * [`SeparateIntake::at_once`]: the put and the send at the same time, since each
+///   waits for its own durable write and one after the other doubles the time to the
+///   answer. A job can then become visible a moment before its object (handlers wait
+///   for it), and when the put fails the job is left behind with no object (the
+///   handler drops it after its grace period); the object of a failed send is deleted.
 pub struct SeparateIntake {
     objects: Arc<dyn ObjectStore>,
     queue: Arc<dyn Queue>,
+    at_once: bool,
 }
 
 impl SeparateIntake {
     pub fn new(objects: Arc<dyn ObjectStore>, queue: Arc<dyn Queue>) -> Self {
-        SeparateIntake { objects, queue }
+        SeparateIntake {
+            objects,
+            queue,
+            at_once: false,
+        }
+    }
+
+    pub fn at_once(objects: Arc<dyn ObjectStore>, queue: Arc<dyn Queue>) -> Self {
+        SeparateIntake {
+            objects,
+            queue,
+            at_once: true,
+        }
     }
 }
 
 #[async_trait]
 impl Intake for SeparateIntake {
     async fn accept(&self, a: Arrival<'_>) -> Result<(), IntakeError> {
-        let put = self.objects.put(a.key, a.body, a.content_type);
-        let send = self.queue.send(a.queue, a.job, Duration::ZERO);
-        let (put, sent) = tokio::join!(put, send);
-        let error = match (put, sent) {
-            (Ok(()), Ok(_)) => return Ok(()),
-            (Err(e), _) => IntakeError::Store(e),
-            (Ok(()), Err(e)) => IntakeError::Queue(e),
+        let error = if self.at_once {
+            let put = self.objects.put(a.key, a.body, a.content_type);
+            let send = self.queue.send(a.queue, a.job, Duration::ZERO);
+            match tokio::join!(put, send) {
+                (Ok(()), Ok(_)) => return Ok(()),
+                (Err(e), _) => IntakeError::Store(e),
+                (Ok(()), Err(e)) => IntakeError::Queue(e),
+            }
+        } else {
+            self.objects.put(a.key, a.body, a.content_type).await?;
+            match self.queue.send(a.queue, a.job, Duration::ZERO).await {
+                Ok(_) => return Ok(()),
+                Err(e) => IntakeError::Queue(e),
+            }
         };
         // Whatever landed of a refused PDU goes (a failed put may have half-landed).
         if let Err(e) = self.objects.delete(a.key).await {

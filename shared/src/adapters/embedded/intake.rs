@@ -11,7 +11,8 @@ use std::time::Duration;
 /// [`super::EmbeddedBackend`] opens them), a PDU of up to [`INLINE_MAX`] bytes and its
 /// job are written by one job of that database's writer: one transaction, so both
 /// land or neither does, and one commit and one fsync wait instead of two. Larger PDUs
-/// (files) go through [`SeparateIntake`].
+/// (files) go through [`SeparateIntake::at_once`]: the file and the job are written at
+/// the same time.
 pub struct EmbeddedIntake {
     objects: Arc<DirObjectStore>,
     queue: Arc<SqliteQueue>,
@@ -20,7 +21,7 @@ pub struct EmbeddedIntake {
 
 impl EmbeddedIntake {
     pub fn new(objects: Arc<DirObjectStore>, queue: Arc<SqliteQueue>) -> Self {
-        let separate = SeparateIntake::new(objects.clone(), queue.clone());
+        let separate = SeparateIntake::at_once(objects.clone(), queue.clone());
         EmbeddedIntake {
             objects,
             queue,

@@ -909,3 +909,31 @@ async fn intake_puts_a_large_pdu_in_a_file_and_a_small_one_shadows_it() {
     );
     assert_eq!(b.queue.depth(queues::INGEST).await.expect("depth"), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_embedded_intake_meets_the_contract() {
+    use crate::ports::{Intake, SeparateIntake};
+    let dir = tempdir();
+    let b = backend(dir.path(), 5).await;
+    let intakes: [(&str, Arc<dyn Intake>); 3] = [
+        ("embedded", b.intake()),
+        (
+            "separate",
+            Arc::new(SeparateIntake::new(b.objects.clone(), b.queue.clone())),
+        ),
+        (
+            "separate, at once",
+            Arc::new(SeparateIntake::at_once(b.objects.clone(), b.queue.clone())),
+        ),
+    ];
+    for (name, intake) in intakes {
+        eprintln!("intake contract: {name}");
+        contract::intake_contract(
+            intake.as_ref(),
+            b.objects.as_ref(),
+            b.queue.as_ref(),
+            "intake",
+        )
+        .await;
+    }
+}
