@@ -44,16 +44,25 @@
 //! into the database file and that file is fsynced. Instead the writer only counts its
 //! commits and every [`CHECKPOINT_EVERY`] commits wakes a checkpointer thread with a
 //! connection of its own, which runs a `PASSIVE` checkpoint beside the writer (WAL
-//! checkpoints do not block writers). When the WAL has nevertheless grown past
-//! [`WAL_TRUNCATE_FRAMES`] (the checkpointer cannot keep up, or a reader held old
-//! frames), it runs one `TRUNCATE` checkpoint, which waits for the writer's current
-//! transaction and shrinks the file. Durability is unchanged: a commit is durable once
-//! its WAL frames are fsynced, checkpointed or not.
+//! checkpoints do not block writers).
+//!
+//! Under a steady load that never lets the WAL start over: a passive checkpoint never
+//! catches up with a writer that keeps appending, so the WAL file would grow, each
+//! fsync would also have to record its new size, and every new page of it would be
+//! fresh page cache. So when the checkpointer sees more than [`WAL_RESTART_FRAMES`] in
+//! the WAL it asks the writer, which between two batches runs a `RESTART` checkpoint
+//! itself: it copies the few frames the checkpointer has not (no other writer to wait
+//! for), and the next batch writes the WAL from its start again, over blocks and pages
+//! that already exist. When the WAL has nevertheless grown past
+//! [`WAL_TRUNCATE_FRAMES`] (a reader held old frames), the checkpointer runs one
+//! `TRUNCATE` checkpoint, which waits for the writer's current transaction and shrinks
+//! the file. Durability is unchanged: a commit is durable once its WAL frames are
+//! fsynced, checkpointed or not.
 
 use rusqlite::Connection;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, TryLockError, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -66,6 +75,13 @@ pub(crate) const MAX_BATCH: usize = 256;
 
 /// The writer wakes the checkpointer after this many commits.
 pub(crate) const CHECKPOINT_EVERY: u64 = 16;
+
+/// WAL size (in 4 KiB frames, 32 MiB) above which the writer restarts it (see the
+/// module docs). Tests use a small one, so that every suite goes through restarts.
+#[cfg(not(test))]
+pub(crate) const WAL_RESTART_FRAMES: i64 = 8 * 1024;
+#[cfg(test)]
+pub(crate) const WAL_RESTART_FRAMES: i64 = 64;
 
 /// WAL size (in 4 KiB frames, 128 MiB) above which the checkpointer truncates it.
 pub(crate) const WAL_TRUNCATE_FRAMES: i64 = 32 * 1024;
@@ -219,10 +235,12 @@ impl Db {
         };
         // One pending wake-up is enough: a checkpoint covers every commit before it.
         let (ckpt_tx, ckpt_rx) = mpsc::sync_channel::<()>(1);
+        let restart = Arc::new(AtomicBool::new(false));
+        let restart_wanted = Arc::clone(&restart);
         let db_path = path.to_path_buf();
         let checkpointer = std::thread::Builder::new()
             .name(format!("{thread_name}-ckpt"))
-            .spawn(move || checkpoint_loop(ckpt_conn, ckpt_rx, &db_path))
+            .spawn(move || checkpoint_loop(ckpt_conn, ckpt_rx, &restart_wanted, &db_path))
             .map_err(spawn_err)?;
         let (sync_tx, sync_rx) = mpsc::channel::<Vec<Box<dyn WriteJob>>>();
         let wal_path = wal_path(path);
@@ -233,7 +251,7 @@ impl Db {
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
         let thread = std::thread::Builder::new()
             .name(thread_name.to_string())
-            .spawn(move || writer_loop(writer, rx, sync_tx, ckpt_tx))
+            .spawn(move || writer_loop(writer, rx, sync_tx, ckpt_tx, &restart))
             .map_err(spawn_err)?;
         Ok(Db {
             tx: Some(tx),
@@ -352,9 +370,13 @@ fn writer_loop(
     rx: mpsc::Receiver<Box<dyn WriteJob>>,
     sync: mpsc::Sender<Vec<Box<dyn WriteJob>>>,
     checkpoint: mpsc::SyncSender<()>,
+    restart: &AtomicBool,
 ) {
     let mut commits: u64 = 0;
     while let Ok(first) = rx.recv() {
+        if restart.swap(false, Ordering::Relaxed) {
+            restart_wal(&conn);
+        }
         let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(16);
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             first.finish(Err(&e.to_string()));
@@ -457,9 +479,22 @@ fn wal_checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64, 
     })
 }
 
-fn checkpoint_loop(conn: Connection, rx: mpsc::Receiver<()>, path: &Path) {
+/// Between two batches: copies what the checkpointer has not yet copied and has the
+/// next transaction write the WAL from its start again (see the module docs).
+fn restart_wal(conn: &Connection) {
+    match wal_checkpoint(conn, "RESTART") {
+        Ok((0, frames, _)) => tracing::debug!(frames, "WAL restarted"),
+        Ok((_, frames, _)) => tracing::debug!(frames, "WAL still read from; restart retried later"),
+        Err(e) => tracing::warn!(error = %e, "restarting checkpoint failed"),
+    }
+}
+
+fn checkpoint_loop(conn: Connection, rx: mpsc::Receiver<()>, restart: &AtomicBool, path: &Path) {
     while rx.recv().is_ok() {
         match wal_checkpoint(&conn, "PASSIVE") {
+            Ok((_, frames, _)) if frames > WAL_RESTART_FRAMES && frames <= WAL_TRUNCATE_FRAMES => {
+                restart.store(true, Ordering::Relaxed);
+            }
             Ok((_, frames, _)) if frames > WAL_TRUNCATE_FRAMES => {
                 match wal_checkpoint(&conn, "TRUNCATE") {
                     Ok((0, _, _)) => {

@@ -772,6 +772,43 @@ async fn the_checkpointer_copies_the_wal_into_the_database_and_close_leaves_it_s
     assert_eq!(count, commits as i64);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_steady_writes_the_wal_starts_over_instead_of_growing() {
+    let dir = tempdir();
+    let path = dir.path().join("r.db");
+    let schema = "CREATE TABLE IF NOT EXISTS t (n INTEGER PRIMARY KEY, b BLOB);";
+    let open = |path: std::path::PathBuf| async move {
+        tokio::task::spawn_blocking(move || Db::open_blocking(&path, schema, 1, "test-writer"))
+            .await
+            .expect("task")
+            .expect("open")
+    };
+    let db = open(path.clone()).await;
+    // Each commit adds a 4 KiB row (two or three WAL frames); 800 of them would make a
+    // WAL of more than 3 MiB. The writer restarts it whenever it holds more than
+    // WAL_RESTART_FRAMES (64 in tests) at a checkpoint, so it stays near that size.
+    let rows = 800i64;
+    for n in 0..rows {
+        db.write(move |c| c.execute("INSERT INTO t (n, b) VALUES (?1, zeroblob(4000))", [n]))
+            .await
+            .expect("write");
+    }
+    let wal = std::fs::metadata(dir.path().join("r.db-wal"))
+        .map(|m| m.len())
+        .expect("WAL file");
+    assert!(
+        wal < 1024 * 1024,
+        "the WAL grew to {wal} bytes instead of starting over"
+    );
+    drop(db);
+    let db = open(path).await;
+    let count: i64 = db
+        .read(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)))
+        .await
+        .expect("read");
+    assert_eq!(count, rows, "every acknowledged row survives the restarts");
+}
+
 async fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) {
     let until = std::time::Instant::now() + limit;
     while !done() {
