@@ -218,7 +218,9 @@ async fn forward_req(
                 .enumerate()
                 .map(|(i, address)| RecipientRecord::accepted(&id, i as u32, address, now))
                 .collect();
-            records.create_message(&m, &rcpts).await?;
+            // The message record is the commit point (a redelivered job finding it
+            // resumes after this block): what goes with it is written first, with keys
+            // a redelivery writes again rather than twice.
             let ttl = records.ttl_for(&m);
             let me = AliasRecord {
                 message_id: id.clone(),
@@ -233,13 +235,15 @@ async fn forward_req(
                 .set_alias(AliasKind::PeerTransaction, &req.transaction_id, &me, ttl)
                 .await?;
             records
-                .event(
+                .event_once(
                     &m,
                     "received",
-                    None,
+                    "received",
+                    received_at,
                     format!("MM4_forward.REQ from partner {partner}, {size} bytes"),
                 )
                 .await?;
+            records.create_message(&m, &rcpts).await?;
             info!(message_id = %id, recipients = m.recipient_count, size, "MM4 message accepted");
             m
         }

@@ -226,7 +226,8 @@ async fn submit(
                 .enumerate()
                 .map(|(i, address)| RecipientRecord::accepted(id, i as u32, address, now))
                 .collect();
-            records.create_message(&m, &rcpts).await?;
+            // The message record is the commit point (see `ingest::mm4`): what goes
+            // with it is written first, with keys a redelivery writes again.
             let ttl = records.ttl_for(&m);
             records
                 .set_alias(
@@ -252,12 +253,16 @@ async fn submit(
             if let Some(p) = &req.charged_party {
                 detail.push_str(&format!(", charged party {p}"));
             }
-            records.event(&m, "received", None, detail).await?;
-            for u in unparsable {
-                records
-                    .event(&m, "rejected", None, format!("unusable recipient {u}"))
-                    .await?;
+            let at = m.received_at;
+            records
+                .event_once(&m, "received", "received", at, detail)
+                .await?;
+            for (n, u) in unparsable.iter().enumerate() {
+                let tag = format!("rejected-{n}");
+                let detail = format!("unusable recipient {u}");
+                records.event_once(&m, "rejected", &tag, at, detail).await?;
             }
+            records.create_message(&m, &rcpts).await?;
             info!(message_id = %id, recipients = m.recipient_count, size, "MM7 message accepted");
             m
         }

@@ -413,17 +413,46 @@ impl<'a> Records<'a> {
         recipient: Option<String>,
         detail: impl Into<String>,
     ) -> Result<(), RecordError> {
-        let at = self.clock.now();
         let rnd = uuid::Uuid::new_v4().as_u128() as u32;
+        let tag = format!("{rnd:08x}");
+        self.put_event(msg, self.clock.now(), &tag, kind, recipient, detail.into())
+            .await
+    }
+
+    /// Records an event that a handler may write again when its job is redelivered
+    /// (a crash before the handler finished): the key is made of `at` and `tag`, so a
+    /// second write replaces the first instead of adding a twin. For what happens on
+    /// receipt, before the message record is created.
+    pub async fn event_once(
+        &self,
+        msg: &MessageRecord,
+        kind: &str,
+        tag: &str,
+        at: Timestamp,
+        detail: impl Into<String>,
+    ) -> Result<(), RecordError> {
+        self.put_event(msg, at, tag, kind, None, detail.into())
+            .await
+    }
+
+    async fn put_event(
+        &self,
+        msg: &MessageRecord,
+        at: Timestamp,
+        tag: &str,
+        kind: &str,
+        recipient: Option<String>,
+        detail: String,
+    ) -> Result<(), RecordError> {
         let key = Key::new(
             message_pk(&msg.id),
-            format!("event#{:013}#{rnd:08x}", at.millis().max(0)),
+            format!("event#{:013}#{tag}", at.millis().max(0)),
         );
         let ev = EventRecord {
             at,
             kind: kind.to_string(),
             recipient,
-            detail: detail.into(),
+            detail,
         };
         self.state
             .put(&key, &encode(&ev), Some(self.ttl_for(msg)))

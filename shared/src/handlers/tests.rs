@@ -6,7 +6,9 @@ use crate::adapters::embedded::EmbeddedBackend;
 use crate::codec::mm4::{Mm4Pdu, RequestStatus};
 use crate::config::PartnerConfig;
 use crate::domain::{Job, RecipientState, Timestamp};
-use crate::ports::{ManualClock, NoCharging, TransportError, queues};
+use crate::ports::{
+    Item, Key, ManualClock, NoCharging, StateStore, StoreError, TransportError, Version, queues,
+};
 use crate::test_support::RecordingTransport;
 use crate::worker::{WorkerSettings, process};
 use std::sync::Arc;
@@ -32,6 +34,11 @@ fn partner(name: &str, domain: &str, prefixes: &[&str]) -> PartnerConfig {
 }
 
 async fn rig() -> Rig {
+    rig_with(|state| state).await
+}
+
+/// A rig whose handlers see the state store through `wrap`.
+async fn rig_with(wrap: impl FnOnce(Arc<dyn StateStore>) -> Arc<dyn StateStore>) -> Rig {
     let mut cfg = Config::default();
     cfg.mmsc.domain = "mms.domain.com".into();
     cfg.mmsc.local_numbers = vec!["+447778*".into()];
@@ -51,7 +58,7 @@ async fn rig() -> Rig {
         config: cfg.clone(),
         router: Router::new(&cfg),
         objects: backend.objects.clone(),
-        state: backend.state.clone(),
+        state: wrap(backend.state.clone()),
         queue: backend.queue.clone(),
         charging: Arc::new(NoCharging),
         clock,
@@ -184,6 +191,93 @@ async fn accepts_the_sample_routes_it_locally_and_acknowledges() {
         rig.mm4.sent()[0].envelope.rcpt_to,
         vec!["system-user@mmsc.hub".to_string()]
     );
+}
+
+/// A state store whose `fail_at`-th write fails, as if the worker died right there:
+/// the job is redelivered and the handler runs again from the start.
+struct DiesAtWrite {
+    inner: Arc<dyn StateStore>,
+    writes: std::sync::atomic::AtomicUsize,
+    fail_at: usize,
+}
+
+impl DiesAtWrite {
+    fn write(&self) -> Result<(), StoreError> {
+        let n = 1 + self
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == self.fail_at {
+            Err(StoreError::Backend(format!("worker died at write {n}")))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl StateStore for DiesAtWrite {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn put(&self, key: &Key, v: &[u8], e: Option<Timestamp>) -> Result<Version, StoreError> {
+        self.write()?;
+        self.inner.put(key, v, e).await
+    }
+    async fn create(
+        &self,
+        key: &Key,
+        v: &[u8],
+        e: Option<Timestamp>,
+    ) -> Result<Version, StoreError> {
+        self.write()?;
+        self.inner.create(key, v, e).await
+    }
+    async fn update(
+        &self,
+        key: &Key,
+        expected: Version,
+        v: &[u8],
+        e: Option<Timestamp>,
+    ) -> Result<Version, StoreError> {
+        self.write()?;
+        self.inner.update(key, expected, v, e).await
+    }
+    async fn query(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+        self.inner.query(pk).await
+    }
+    async fn delete(&self, key: &Key) -> Result<(), StoreError> {
+        self.write()?;
+        self.inner.delete(key).await
+    }
+}
+
+#[tokio::test]
+async fn a_worker_dying_between_any_two_writes_still_records_the_message_once() {
+    // The first writes of an MM4_forward.REQ: dedup claim, aliases, the received
+    // event, recipients, expiry index, the message record, then routing.
+    for fail_at in 1..=12 {
+        let rig = rig_with(|inner| {
+            Arc::new(DiesAtWrite {
+                inner,
+                writes: Default::default(),
+                fail_at,
+            })
+        })
+        .await;
+        rig.receive("oper", SAMPLE, &["+447778889999/TYPE=PLMN@mms.domain.com"])
+            .await;
+        rig.drain().await;
+        let v = rig.view("60755231.94578772@mmsc").await;
+        assert_eq!(
+            v.events.iter().filter(|e| e.kind == "received").count(),
+            1,
+            "died at write {fail_at}: {:?}",
+            v.events
+        );
+        // The ack is at least once: a job queued before the worker died is sent
+        // again by the handler's second run (partners see a repeated .RES).
+        assert!(!rig.sent().is_empty(), "died at write {fail_at}: no ack");
+    }
 }
 
 #[tokio::test]

@@ -725,23 +725,25 @@ async fn a_panicking_job_leaves_the_writer_running() {
     assert_eq!(rows, vec![2]);
 }
 
+/// A database with one table `t (n, b)`, as the writer tests use.
+async fn open(path: std::path::PathBuf) -> Db {
+    tokio::task::spawn_blocking(move || {
+        Db::open_blocking(
+            &path,
+            "CREATE TABLE IF NOT EXISTS t (n INTEGER PRIMARY KEY, b BLOB);",
+            1,
+            "test-writer",
+        )
+    })
+    .await
+    .expect("task")
+    .expect("open")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_checkpointer_copies_the_wal_into_the_database_and_close_leaves_it_short() {
     let dir = tempdir();
     let path = dir.path().join("c.db");
-    let open = |path: std::path::PathBuf| async move {
-        tokio::task::spawn_blocking(move || {
-            Db::open_blocking(
-                &path,
-                "CREATE TABLE IF NOT EXISTS t (n INTEGER PRIMARY KEY, b BLOB);",
-                1,
-                "test-writer",
-            )
-        })
-        .await
-        .expect("task")
-        .expect("open")
-    };
     let db = open(path.clone()).await;
     let commits = super::sqlite::CHECKPOINT_EVERY * 4;
     for n in 0..commits {
@@ -776,13 +778,6 @@ async fn the_checkpointer_copies_the_wal_into_the_database_and_close_leaves_it_s
 async fn under_steady_writes_the_wal_starts_over_instead_of_growing() {
     let dir = tempdir();
     let path = dir.path().join("r.db");
-    let schema = "CREATE TABLE IF NOT EXISTS t (n INTEGER PRIMARY KEY, b BLOB);";
-    let open = |path: std::path::PathBuf| async move {
-        tokio::task::spawn_blocking(move || Db::open_blocking(&path, schema, 1, "test-writer"))
-            .await
-            .expect("task")
-            .expect("open")
-    };
     let db = open(path.clone()).await;
     // Each commit adds a 4 KiB row (two or three WAL frames); 800 of them would make a
     // WAL of more than 3 MiB. The writer restarts it whenever it holds more than
