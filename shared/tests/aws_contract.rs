@@ -199,3 +199,43 @@ async fn sqs_queue_with_url_prefix_and_name_prefix_needs_no_lookup() {
         format!("{prefix}ingest")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn separate_intake_over_s3_and_sqs_meets_the_contract() {
+    use mmsc_shared::ports::{Intake, SeparateIntake};
+    let moto = moto();
+    let ctx = AwsContext::local(&moto.endpoint());
+    let run = run_id();
+    let bucket = format!("intake-{run}");
+    provision::create_bucket(&ctx, &bucket).await.unwrap();
+    let queue_name = format!("intake-{run}");
+    provision::create_queue_pair(&ctx, &queue_name, 3, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let objects: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::new(
+        ctx.s3(),
+        bucket,
+        ServerSideEncryption::S3Managed,
+    ));
+    let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(ctx.sqs(), String::new(), None));
+    let intakes: [(&str, Arc<dyn Intake>); 2] = [
+        (
+            "put, then send",
+            Arc::new(SeparateIntake::new(objects.clone(), queue.clone())),
+        ),
+        (
+            "at once",
+            Arc::new(SeparateIntake::at_once(objects.clone(), queue.clone())),
+        ),
+    ];
+    for (name, intake) in intakes {
+        eprintln!("intake contract on S3 + SQS: {name}");
+        contract::intake_contract(
+            intake.as_ref(),
+            objects.as_ref(),
+            queue.as_ref(),
+            &queue_name,
+        )
+        .await;
+    }
+}
