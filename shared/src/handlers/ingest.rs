@@ -466,15 +466,7 @@ pub(crate) async fn forward_to_partner(
         .collect();
     let indexes: Vec<u32> = rcpts.iter().map(|r| r.index).collect();
     records
-        .set_alias(
-            AliasKind::OurTransaction,
-            &txid,
-            &AliasRecord {
-                message_id: msg.id.clone(),
-                recipients: indexes.clone(),
-            },
-            records.ttl_for(msg),
-        )
+        .note_our_transaction(&txid, msg, indexes.clone())
         .await?;
     let pdu = OutboundPdu::ForwardReq {
         message_id: msg.id.clone(),
@@ -1003,15 +995,7 @@ pub async fn report_to_originator(
                 message_id: Some(msg.id.clone()),
             };
             records
-                .set_alias(
-                    AliasKind::OurTransaction,
-                    &txid,
-                    &AliasRecord {
-                        message_id: msg.id.clone(),
-                        recipients: vec![r.index],
-                    },
-                    records.ttl_for(msg),
-                )
+                .note_our_transaction(&txid, msg, vec![r.index])
                 .await?;
             send_mm4(
                 svc,

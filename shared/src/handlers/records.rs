@@ -490,6 +490,23 @@ impl<'a> Records<'a> {
         }
     }
 
+    /// Files a transaction id we sent (`.REQ` to a partner) under its message and the
+    /// recipients it is about, so the partner's `.RES` finds them; kept as long as the
+    /// message.
+    pub async fn note_our_transaction(
+        &self,
+        txid: &str,
+        msg: &MessageRecord,
+        recipients: Vec<u32>,
+    ) -> Result<(), RecordError> {
+        let alias = AliasRecord {
+            message_id: msg.id.clone(),
+            recipients,
+        };
+        self.set_alias(AliasKind::OurTransaction, txid, &alias, self.ttl_for(msg))
+            .await
+    }
+
     /// Sets an alias unconditionally (lookups for `mmsc trace`, correlation).
     pub async fn set_alias(
         &self,

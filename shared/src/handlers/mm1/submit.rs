@@ -401,15 +401,7 @@ async fn read_rec(svc: &Services, from: Address, ind: MReadRecInd) -> Result<(),
             rr.originator_system = Some(system_address(svc));
             let rcpt = envelope_address(&msg.from, msg.from.domain().unwrap_or(&pcfg.domain));
             records
-                .set_alias(
-                    AliasKind::OurTransaction,
-                    &txid,
-                    &AliasRecord {
-                        message_id: msg.id.clone(),
-                        recipients: vec![reader.index],
-                    },
-                    records.ttl_for(&msg),
-                )
+                .note_our_transaction(&txid, &msg, vec![reader.index])
                 .await?;
             send_mm4(
                 svc,
