@@ -638,23 +638,19 @@ async fn expired_rows_are_purged() {
 
 // ---- group commit ------------------------------------------------------------------
 
+/// A database of `schema` with one reader, as the writer tests use.
+async fn open_db(path: std::path::PathBuf, schema: &'static str) -> Db {
+    tokio::task::spawn_blocking(move || Db::open_blocking(&path, schema, 1, "test-writer"))
+        .await
+        .expect("task")
+        .expect("open")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_job_does_not_spoil_its_batch() {
     let dir = tempdir();
     let path = dir.path().join("g.db");
-    let db = Arc::new(
-        tokio::task::spawn_blocking(move || {
-            Db::open_blocking(
-                &path,
-                "CREATE TABLE t (n INTEGER PRIMARY KEY);",
-                1,
-                "test-writer",
-            )
-        })
-        .await
-        .expect("task")
-        .expect("open"),
-    );
+    let db = Arc::new(open_db(path, "CREATE TABLE t (n INTEGER PRIMARY KEY);").await);
     let tasks: Vec<_> = (0..50i64)
         .map(|n| {
             let db = db.clone();
@@ -695,12 +691,7 @@ async fn a_failing_job_does_not_spoil_its_batch() {
 async fn a_panicking_job_leaves_the_writer_running() {
     let dir = tempdir();
     let path = dir.path().join("p.db");
-    let db = tokio::task::spawn_blocking(move || {
-        Db::open_blocking(&path, "CREATE TABLE t (n INTEGER);", 1, "test-writer")
-    })
-    .await
-    .expect("task")
-    .expect("open");
+    let db = open_db(path, "CREATE TABLE t (n INTEGER);").await;
     let r = db
         .write(|c| {
             c.execute("INSERT INTO t (n) VALUES (1)", [])?;
@@ -725,19 +716,11 @@ async fn a_panicking_job_leaves_the_writer_running() {
     assert_eq!(rows, vec![2]);
 }
 
-/// A database with one table `t (n, b)`, as the writer tests use.
+/// The table the checkpoint tests fill.
+const ROWS_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS t (n INTEGER PRIMARY KEY, b BLOB);";
+
 async fn open(path: std::path::PathBuf) -> Db {
-    tokio::task::spawn_blocking(move || {
-        Db::open_blocking(
-            &path,
-            "CREATE TABLE IF NOT EXISTS t (n INTEGER PRIMARY KEY, b BLOB);",
-            1,
-            "test-writer",
-        )
-    })
-    .await
-    .expect("task")
-    .expect("open")
+    open_db(path, ROWS_SCHEMA).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
