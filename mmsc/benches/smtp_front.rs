@@ -227,7 +227,13 @@ fn main() {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", our_port))
             .await
             .expect("bind");
-        tokio::spawn(front.serve(listener, stop_rx));
+        // As `mmsc serve` runs it (`smtp.own_thread`, on by default).
+        let served = if cfg.smtp.own_thread {
+            tokio::spawn(front.serve_on_own_thread(listener, stop_rx))
+        } else {
+            tokio::spawn(front.serve(listener, stop_rx))
+        };
+        drop(served);
     });
     let sink_port = free_port();
     let mut sink_proc = Command::new(&sink)

@@ -391,8 +391,14 @@ pub(crate) fn spawn_fronts(
     ));
     info!(smtp = %smtp_listener.local_addr()?, http = %http_listener.local_addr()?, "listening");
     let rx = stop.clone();
+    let own_thread = cfg.smtp.own_thread;
     tasks.spawn(async move {
-        if let Err(e) = smtp.serve(smtp_listener, rx).await {
+        let served = if own_thread {
+            smtp.serve_on_own_thread(smtp_listener, rx).await
+        } else {
+            smtp.serve(smtp_listener, rx).await
+        };
+        if let Err(e) = served {
             error!(error = %e, "SMTP front stopped with an error");
         }
     });

@@ -292,6 +292,46 @@ impl SmtpFront {
     }
 }
 
+impl SmtpFront {
+    /// [`SmtpFront::serve`] on a thread of its own (`mmsc-smtp`) with a
+    /// single-threaded runtime: every session's socket, timer and task is then driven
+    /// by that one event loop, as in an event-driven MTA, instead of being passed
+    /// between the worker threads of a shared runtime. Only the answers of the
+    /// backend (the intake's) come from other threads. The returned future ends when
+    /// that thread's `serve` does.
+    pub fn serve_on_own_thread(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: watch::Receiver<bool>,
+    ) -> impl std::future::Future<Output = io::Result<()>> + Send + 'static {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        // The listener (and so every session's socket) must belong to the thread's
+        // own I/O driver, not to the runtime it was bound on.
+        let started = listener.into_std().and_then(|std_listener| {
+            std::thread::Builder::new()
+                .name("mmsc-smtp".to_string())
+                .spawn(move || {
+                    let result = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .and_then(|rt| {
+                            rt.block_on(async move {
+                                let listener = TcpListener::from_std(std_listener)?;
+                                self.serve(listener, shutdown).await
+                            })
+                        });
+                    let _ = done_tx.send(result);
+                })
+        });
+        async move {
+            started?;
+            done_rx
+                .await
+                .unwrap_or_else(|_| Err(io::Error::other("the SMTP front's thread panicked")))
+        }
+    }
+}
+
 async fn join_all(set: &mut JoinSet<()>) {
     while set.join_next().await.is_some() {}
 }

@@ -62,6 +62,28 @@ impl Outgoing {
         })
     }
 
+    /// A message taken back from the intake journal (sent without delay).
+    pub(crate) fn restore(queue: String, id: String, body: Vec<u8>) -> Self {
+        Outgoing {
+            queue,
+            id,
+            body,
+            delay_ms: 0,
+        }
+    }
+
+    pub(crate) fn queue(&self) -> &str {
+        &self.queue
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     /// Inserts the message; runs on the writer, inside its transaction.
     pub(crate) fn insert(&self, c: &Connection) -> rusqlite::Result<()> {
         let now = now_ms();

@@ -103,11 +103,18 @@ pub(crate) enum DbError {
 }
 
 /// A unit of work for the writer thread.
-trait WriteJob: Send {
-    /// Runs the job inside the open transaction.
+pub(crate) trait WriteJob: Send {
+    /// Runs the job inside the open transaction (see [`in_savepoint`]).
     fn run(&mut self, conn: &Connection);
-    /// Answers the caller once the transaction's fate is known.
+    /// Answers the caller once the transaction's fate is known: after the WAL fsync
+    /// when [`WriteJob::needs_sync`], else right after the `COMMIT`.
     fn finish(self: Box<Self>, commit: Result<(), &str>);
+    /// Whether the caller waits for the fsync. A job that does not is committed but
+    /// not yet durable when answered: it must be recoverable from elsewhere (the
+    /// intake journal's moves) until a later fsync of the WAL covers it.
+    fn needs_sync(&self) -> bool {
+        true
+    }
 }
 
 struct Job<T, F> {
@@ -116,32 +123,37 @@ struct Job<T, F> {
     reply: Option<oneshot::Sender<Result<T, DbError>>>,
 }
 
+/// Runs `f` inside a savepoint of the writer's transaction: if it fails (or panics)
+/// its changes are undone and the rest of the batch is unaffected.
+pub(crate) fn in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    savepoint(conn, "SAVEPOINT job")?;
+    // A panicking job must not take the writer (and every later write) down.
+    match std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
+        .unwrap_or(Err(rusqlite::Error::UnwindingPanic))
+    {
+        Ok(v) => savepoint(conn, "RELEASE job").map(|()| v),
+        Err(e) => {
+            // Undo this job only; if even that fails the transaction is gone and the
+            // COMMIT fails, which every job of the batch then reports.
+            let _ =
+                savepoint(conn, "ROLLBACK TO job").and_then(|()| savepoint(conn, "RELEASE job"));
+            Err(e)
+        }
+    }
+}
+
 impl<T, F> WriteJob for Job<T, F>
 where
     T: Send,
     F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
 {
     fn run(&mut self, conn: &Connection) {
-        let Some(f) = self.f.take() else {
-            return;
-        };
-        let out = match savepoint(conn, "SAVEPOINT job") {
-            Err(e) => Err(e),
-            // A panicking job must not take the writer (and every later write) down.
-            Ok(()) => match std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
-                .unwrap_or(Err(rusqlite::Error::UnwindingPanic))
-            {
-                Ok(v) => savepoint(conn, "RELEASE job").map(|()| v),
-                Err(e) => {
-                    // Undo this job only; if even that fails the transaction is gone
-                    // and the COMMIT fails, which every job of the batch then reports.
-                    let _ = savepoint(conn, "ROLLBACK TO job")
-                        .and_then(|()| savepoint(conn, "RELEASE job"));
-                    Err(e)
-                }
-            },
-        };
-        self.out = Some(out);
+        if let Some(f) = self.f.take() {
+            self.out = Some(in_savepoint(conn, f));
+        }
     }
 
     fn finish(mut self: Box<Self>, commit: Result<(), &str>) {
@@ -280,7 +292,28 @@ impl Db {
             out: None,
             reply,
         });
-        self.tx.as_ref().is_some_and(|tx| tx.send(job).is_ok())
+        self.submit_job(job).is_ok()
+    }
+
+    /// Queues a job of the caller's own making; gives it back if the writer stopped.
+    pub(crate) fn submit_job(&self, job: Box<dyn WriteJob>) -> Result<(), Box<dyn WriteJob>> {
+        match &self.tx {
+            Some(tx) => tx.send(job).map_err(|mpsc::SendError(job)| job),
+            None => Err(job),
+        }
+    }
+
+    /// [`Db::write`] for a plain thread (never call it on an async runtime's thread).
+    pub(crate) fn write_blocking<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        if !self.submit(f, Some(reply)) {
+            return Err(DbError::WriterStopped);
+        }
+        rx.blocking_recv().map_err(|_| DbError::WriterStopped)?
     }
 
     /// Runs `f` in a write transaction; returns once it is committed (durable).
@@ -297,6 +330,18 @@ impl Db {
             return Err(DbError::WriterStopped);
         }
         rx.await.map_err(|_| DbError::WriterStopped)?
+    }
+
+    /// Queues `f` for the writer; the receiver gets what [`Db::write`] would return.
+    pub(crate) fn write_later<T, F>(&self, f: F) -> oneshot::Receiver<Result<T, DbError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        // A stopped writer drops the sender: the receiver then reports it.
+        self.submit(f, Some(reply));
+        rx
     }
 
     /// Queues `f` for the writer without waiting for it (housekeeping).
@@ -403,9 +448,17 @@ fn writer_loop(
             }
         };
         match commit {
-            // Answered by the syncer once the WAL is on disk.
+            // Answered by the syncer once the WAL is on disk, except jobs that do not
+            // wait for it.
             Ok(()) => {
-                if let Err(mpsc::SendError(batch)) = sync.send(batch) {
+                let (durable, at_once): (Vec<_>, Vec<_>) =
+                    batch.into_iter().partition(|job| job.needs_sync());
+                for job in at_once {
+                    job.finish(Ok(()));
+                }
+                if !durable.is_empty()
+                    && let Err(mpsc::SendError(batch)) = sync.send(durable)
+                {
                     for job in batch {
                         job.finish(Err("the database syncer thread has stopped"));
                     }

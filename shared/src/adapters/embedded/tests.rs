@@ -952,3 +952,181 @@ async fn every_embedded_intake_meets_the_contract() {
         .await;
     }
 }
+
+// ---- intake journal ----------------------------------------------------------------
+
+/// What a power cut may leave when the moves of the journal had not yet been fsynced
+/// with the queue database: none of them.
+async fn lose_unsynced_moves(b: &EmbeddedBackend) {
+    b.queue
+        .database()
+        .write(|c| {
+            c.execute_batch(
+                "DELETE FROM messages; DELETE FROM objects; \
+                 UPDATE intake_journal SET applied = 0;",
+            )
+        })
+        .await
+        .expect("forget the moves");
+}
+
+async fn accept_many(b: &EmbeddedBackend, n: usize, size: usize) {
+    use crate::ports::Intake;
+    let intake = b.intake();
+    let body = Bytes::from(vec![b'x'; size]);
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (intake, body) = (intake.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let key = format!("in/mm4/{i}.eml");
+            let job = format!("job-{i}");
+            intake
+                .accept(arrival(&key, body, job.as_bytes()))
+                .await
+                .expect("accept");
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+}
+
+async fn ingest_jobs(b: &EmbeddedBackend) -> Vec<String> {
+    let mut jobs = Vec::new();
+    loop {
+        let got = b
+            .queue
+            .receive(queues::INGEST, 10, LONG, Duration::ZERO)
+            .await
+            .expect("receive");
+        if got.is_empty() {
+            break;
+        }
+        jobs.extend(
+            got.into_iter()
+                .map(|m| String::from_utf8(m.body).expect("utf-8")),
+        );
+    }
+    jobs.sort();
+    jobs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_brings_back_what_the_database_lost() {
+    let dir = tempdir();
+    let b = backend(dir.path(), 0).await;
+    accept_many(&b, 20, 1000).await;
+    lose_unsynced_moves(&b).await;
+    assert_eq!(b.queue.depth(queues::INGEST).await.expect("depth"), 0);
+    drop(b);
+    let b = backend(dir.path(), 0).await;
+    let mut want: Vec<String> = (0..20).map(|i| format!("job-{i}")).collect();
+    want.sort();
+    assert_eq!(ingest_jobs(&b).await, want, "every job back, once");
+    for i in 0..20 {
+        let got = b
+            .objects
+            .get(&format!("in/mm4/{i}.eml"))
+            .await
+            .expect("get");
+        assert_eq!(got.as_deref(), Some(&[b'x'; 1000][..]), "object {i}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopen_replays_nothing_the_database_holds_and_segments_are_reused() {
+    let dir = tempdir();
+    let b = backend(dir.path(), 0).await;
+    // About 60 records a (test-sized) segment: this goes round the segments many times.
+    let n = 40 * (journal::SEGMENT_SIZE as usize / 4096);
+    accept_many(&b, n, 4000).await;
+    let segments = std::fs::read_dir(dir.path().join(INTAKE_DIR))
+        .expect("journal dir")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("seg-"))
+        })
+        .count();
+    assert!(
+        (1..=2).contains(&segments),
+        "{segments} segments for {n} records: they are not reused"
+    );
+    drop(b);
+    let b = backend(dir.path(), 0).await;
+    assert_eq!(
+        b.queue.depth(queues::INGEST).await.expect("depth"),
+        n as u64,
+        "a reopen after a clean stop adds no job"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_on_the_data_directory_neither_replays_nor_journals() {
+    use crate::ports::Intake;
+    let dir = tempdir();
+    let first = backend(dir.path(), 0).await;
+    accept_many(&first, 3, 100).await;
+    lose_unsynced_moves(&first).await;
+    // The lock is per open file: a second open in this process stands for another one.
+    let second = backend(dir.path(), 0).await;
+    assert!(second.journal.is_none(), "the journal stays with the first");
+    assert_eq!(
+        second.queue.depth(queues::INGEST).await.expect("depth"),
+        0,
+        "the second does not replay the first's journal"
+    );
+    second
+        .intake()
+        .accept(arrival(
+            "in/mm4/s.eml",
+            Bytes::from_static(b"pdu"),
+            b"job-s",
+        ))
+        .await
+        .expect("the second's intake writes to the database");
+    assert_eq!(
+        first
+            .objects
+            .get("in/mm4/s.eml")
+            .await
+            .expect("get")
+            .as_deref(),
+        Some(&b"pdu"[..])
+    );
+    drop(second);
+    drop(first);
+    let b = backend(dir.path(), 0).await;
+    assert_eq!(ingest_jobs(&b).await, ["job-0", "job-1", "job-2", "job-s"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_the_database_refuses_at_replay_is_skipped_not_fatal() {
+    let dir = tempdir();
+    let b = backend(dir.path(), 0).await;
+    accept_many(&b, 2, 100).await;
+    lose_unsynced_moves(&b).await;
+    // The job of record 1 (and only it) is now refused by a constraint.
+    b.queue
+        .database()
+        .write(|c| {
+            c.execute_batch(
+                "CREATE TRIGGER no_job_1 BEFORE INSERT ON messages WHEN NEW.body = CAST('job-1' AS BLOB) \
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+            )
+        })
+        .await
+        .expect("trigger");
+    drop(b);
+    let b = backend(dir.path(), 0).await;
+    assert_eq!(ingest_jobs(&b).await, ["job-0"]);
+    assert_eq!(b.objects.get("in/mm4/1.eml").await.expect("get"), None);
+    b.queue
+        .database()
+        .write(|c| c.execute_batch("DROP TRIGGER no_job_1"))
+        .await
+        .expect("drop trigger");
+    drop(b);
+    // Skipped for good: the next open does not try again (job-0 is in flight).
+    let b = backend(dir.path(), 0).await;
+    assert_eq!(ingest_jobs(&b).await, Vec::<String>::new());
+}
