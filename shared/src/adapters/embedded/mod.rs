@@ -27,6 +27,8 @@ mod state_store;
 mod tests;
 
 pub use intake::EmbeddedIntake;
+#[doc(hidden)]
+pub use journal::fuzz_scan as fuzz_journal_scan;
 pub use object_store::{DirObjectStore, TEMP_PREFIX};
 pub use queue::{MAX_BODY, SqliteQueue};
 pub use state_store::{PURGE_INTERVAL, SqliteStateStore};
