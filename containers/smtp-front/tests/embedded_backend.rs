@@ -14,6 +14,18 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+async fn ingest_jobs(queue: &dyn Queue) -> Vec<mmsc_shared::ports::QueueMessage> {
+    queue
+        .receive(
+            queues::INGEST,
+            10,
+            Duration::from_secs(30),
+            Duration::from_secs(1),
+        )
+        .await
+        .expect("receive")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_message_lands_in_the_embedded_store_and_queue() {
     init_tracing();
@@ -68,15 +80,7 @@ async fn seed_message_lands_in_the_embedded_store_and_queue() {
         stored
     );
 
-    let msgs = queue
-        .receive(
-            queues::INGEST,
-            10,
-            Duration::from_secs(30),
-            Duration::from_secs(1),
-        )
-        .await
-        .expect("receive");
+    let msgs = ingest_jobs(queue.as_ref()).await;
     assert_eq!(msgs.len(), 1);
     let Job::Ingest {
         object_key, peer, ..
@@ -148,16 +152,7 @@ async fn on_its_own_thread_through_the_journal_what_got_250_is_there_after_a_reo
         let stored = backend.objects.get(&key).await.expect("get");
         assert!(stored.expect("stored").ends_with(SEED_PDU), "{key}");
     }
-    let msgs = backend
-        .queue
-        .receive(
-            queues::INGEST,
-            10,
-            Duration::from_secs(30),
-            Duration::from_secs(1),
-        )
-        .await
-        .expect("receive");
+    let msgs = ingest_jobs(backend.queue.as_ref()).await;
     assert_eq!(
         msgs.len(),
         3,

@@ -309,11 +309,9 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let (reply, rx) = oneshot::channel();
-        if !self.submit(f, Some(reply)) {
-            return Err(DbError::WriterStopped);
-        }
-        rx.blocking_recv().map_err(|_| DbError::WriterStopped)?
+        self.write_later(f)
+            .blocking_recv()
+            .map_err(|_| DbError::WriterStopped)?
     }
 
     /// Runs `f` in a write transaction; returns once it is committed (durable).
@@ -325,11 +323,9 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let (reply, rx) = oneshot::channel();
-        if !self.submit(f, Some(reply)) {
-            return Err(DbError::WriterStopped);
-        }
-        rx.await.map_err(|_| DbError::WriterStopped)?
+        self.write_later(f)
+            .await
+            .map_err(|_| DbError::WriterStopped)?
     }
 
     /// Queues `f` for the writer; the receiver gets what [`Db::write`] would return.
