@@ -26,6 +26,15 @@ async fn ingest_jobs(queue: &dyn Queue) -> Vec<mmsc_shared::ports::QueueMessage>
         .expect("receive")
 }
 
+async fn stop(tx: watch::Sender<bool>, server: tokio::task::JoinHandle<std::io::Result<()>>) {
+    let _ = tx.send(true);
+    tokio::time::timeout(Duration::from_secs(15), server)
+        .await
+        .expect("serve returns")
+        .expect("task")
+        .expect("serve ok");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_message_lands_in_the_embedded_store_and_queue() {
     init_tracing();
@@ -91,12 +100,7 @@ async fn seed_message_lands_in_the_embedded_store_and_queue() {
     assert_eq!(object_key, key);
     assert_eq!(peer, "demo");
 
-    let _ = tx.send(true);
-    tokio::time::timeout(Duration::from_secs(15), server)
-        .await
-        .expect("serve returns")
-        .expect("task")
-        .expect("serve ok");
+    stop(tx, server).await;
 }
 
 /// As `mmsc serve` runs it: the data directory's intake (through the intake journal)
@@ -136,12 +140,7 @@ async fn on_its_own_thread_through_the_journal_what_got_250_is_there_after_a_reo
         ids.push(queued_id(&r));
     }
     c.expect("QUIT", 221).await;
-    let _ = tx.send(true);
-    tokio::time::timeout(Duration::from_secs(15), server)
-        .await
-        .expect("serve returns")
-        .expect("task")
-        .expect("serve ok");
+    stop(tx, server).await;
     drop(backend);
 
     let backend = EmbeddedBackend::open(dir.path(), 5, clock)
