@@ -57,7 +57,7 @@
 use super::EmbeddedError;
 use super::object_store::insert_inline;
 use super::queue::Outgoing;
-use super::sqlite::{Db, DbError, WriteJob, in_savepoint};
+use super::sqlite::{Db, DbError, WriteJob, in_savepoint, join_thread};
 use bytes::Bytes;
 use rusqlite::Connection;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -523,11 +523,7 @@ impl Drop for Journal {
     /// Stops the journal thread once it has answered every record already sent.
     fn drop(&mut self) {
         self.tx.take();
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!(dir = %self.dir.display(), "intake journal thread panicked");
-        }
+        join_thread(self.thread.take(), "intake journal", &self.dir);
     }
 }
 

@@ -370,24 +370,25 @@ impl Drop for Db {
     /// reopen right after a drop sees everything that was acknowledged.
     fn drop(&mut self) {
         self.tx.take();
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!(db = %self.path.display(), "database writer thread panicked");
-        }
+        join_thread(self.thread.take(), "database writer", &self.path);
         // The writer held the syncer's only sender: it answers what is left and stops.
-        if let Some(thread) = self.syncer.take()
-            && thread.join().is_err()
-        {
-            tracing::error!(db = %self.path.display(), "database syncer thread panicked");
-        }
+        join_thread(self.syncer.take(), "database syncer", &self.path);
         // The writer held the checkpointer's only sender: it has stopped too (after a
         // last checkpoint).
-        if let Some(thread) = self.checkpointer.take()
-            && thread.join().is_err()
-        {
-            tracing::error!(db = %self.path.display(), "database checkpointer thread panicked");
-        }
+        join_thread(
+            self.checkpointer.take(),
+            "database checkpointer",
+            &self.path,
+        );
+    }
+}
+
+/// Waits for a background thread of the store at `path` to end; logs if it panicked.
+pub(crate) fn join_thread(thread: Option<JoinHandle<()>>, what: &str, path: &Path) {
+    if let Some(thread) = thread
+        && thread.join().is_err()
+    {
+        tracing::error!(path = %path.display(), "{what} thread panicked");
     }
 }
 
